@@ -1,0 +1,106 @@
+// CShims: the thin C layer under tessera-lb.
+//
+// Only what Swift cannot reach through Glibc: GNU-only calls (splice, accept4, pipe2), macros that do not
+// import (EPOLLET, EPOLLRDHUP, SPLICE_F_*), and liburing behind an opaque handle (uring.c is the only file
+// that includes <liburing.h>; swift-system's <linux/io_uring.h> and liburing's own copy clash otherwise).
+// No policy here: no retries, no logging, no decisions. Every call returns what the kernel returned, with
+// errno set as the kernel set it, unless the comment says otherwise.
+#ifndef CSHIMS_H
+#define CSHIMS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <netinet/in.h>
+
+// --- epoll ---------------------------------------------------------------------------------------------
+// struct epoll_event is packed on x86_64; this plain struct is what Swift sees.
+typedef struct cshims_event {
+    uint32_t events;
+    uint64_t data;
+} cshims_event;
+
+extern const uint32_t CSHIMS_EPOLLIN;
+extern const uint32_t CSHIMS_EPOLLOUT;
+extern const uint32_t CSHIMS_EPOLLERR;
+extern const uint32_t CSHIMS_EPOLLHUP;
+extern const uint32_t CSHIMS_EPOLLRDHUP;
+extern const uint32_t CSHIMS_EPOLLET;
+extern const uint32_t CSHIMS_EPOLLEXCLUSIVE;
+
+int cshims_epoll_create(void);
+int cshims_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
+int cshims_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data);
+int cshims_epoll_del(int epfd, int fd);
+/// epoll_wait into a plain array of cshims_event (at most 1024 per call).
+int cshims_epoll_wait(int epfd, cshims_event *events, int maxevents, int timeout_ms);
+
+// --- eventfd -------------------------------------------------------------------------------------------
+int cshims_eventfd(void);
+int cshims_eventfd_signal(int fd);
+int cshims_eventfd_drain(int fd);
+
+// --- pipes and splice ----------------------------------------------------------------------------------
+extern const unsigned int CSHIMS_SPLICE_F_MOVE;
+extern const unsigned int CSHIMS_SPLICE_F_NONBLOCK;
+extern const unsigned int CSHIMS_SPLICE_F_MORE;
+
+/// pipe2(fds, O_NONBLOCK | O_CLOEXEC).
+int cshims_pipe(int fds[2]);
+/// fcntl(fd, F_SETPIPE_SZ, size): the new capacity in bytes, or -1.
+int cshims_set_pipe_size(int fd, int size);
+/// fcntl(fd, F_GETPIPE_SZ): the capacity in bytes, or -1.
+int cshims_get_pipe_size(int fd);
+/// splice(fd_in, NULL, fd_out, NULL, len, flags).
+ssize_t cshims_splice(int fd_in, int fd_out, size_t len, unsigned int flags);
+
+// --- sockets -------------------------------------------------------------------------------------------
+/// accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC).
+int cshims_accept(int fd);
+/// socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0).
+int cshims_socket_stream(int family);
+/// socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0).
+int cshims_socket_unix(void);
+int cshims_connect(int fd, const struct sockaddr *addr, socklen_t len);
+int cshims_bind(int fd, const struct sockaddr *addr, socklen_t len);
+int cshims_listen(int fd, int backlog);
+int cshims_set_int_option(int fd, int level, int name, int value);
+int cshims_get_int_option(int fd, int level, int name, int *value);
+/// SO_LINGER {1, 0}: the next close() sends a reset instead of a FIN.
+int cshims_set_linger_zero(int fd);
+/// getsockopt(SO_ERROR): the pending socket error (0 if none), or -1 with errno.
+int cshims_socket_error(int fd);
+int cshims_local_port(int fd);
+
+extern const int CSHIMS_SOL_SOCKET;
+extern const int CSHIMS_SO_REUSEADDR;
+extern const int CSHIMS_SO_REUSEPORT;
+extern const int CSHIMS_SO_RCVBUF;
+extern const int CSHIMS_SO_SNDBUF;
+extern const int CSHIMS_IPPROTO_TCP;
+extern const int CSHIMS_TCP_NODELAY;
+extern const int CSHIMS_IPPROTO_IPV6;
+extern const int CSHIMS_IPV6_V6ONLY;
+extern const int CSHIMS_SHUT_WR;
+extern const int CSHIMS_SHUT_RDWR;
+
+// --- process -------------------------------------------------------------------------------------------
+/// signal(SIGPIPE, SIG_IGN): splice has no MSG_NOSIGNAL, so a splice into a reset peer raises SIGPIPE.
+int cshims_ignore_sigpipe(void);
+/// Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit, or -1.
+long cshims_raise_nofile_limit(void);
+/// clock_gettime(CLOCK_MONOTONIC_COARSE) in milliseconds.
+int64_t cshims_now_ms(void);
+/// clock_gettime(CLOCK_MONOTONIC) in nanoseconds.
+int64_t cshims_now_ns(void);
+/// Number of open descriptors of this process (entries of /proc/self/fd, less the one used to read it).
+int cshims_count_open_fds(void);
+
+// --- io_uring (uring.c, the only includer of liburing.h) -----------------------------------------------
+/// 0 when an io_uring can be set up in this process (a small ring is created and torn down),
+/// otherwise the negative errno io_uring_queue_init gave (-EPERM under a default container seccomp profile).
+int cshims_uring_probe(void);
+
+#endif

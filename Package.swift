@@ -1,0 +1,64 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Module map: see docs/internals/modules.md. Hot-path modules (LBSystem, LBEngine,
+// LBBalancing, LBForwarding) depend on nothing but CShims and the standard library.
+let package = Package(
+    name: "tessera-lb",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tessera-lb", targets: ["tessera-lb"]),
+        .library(name: "TesseraLB", targets: ["TesseraLB"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "CShims",
+            path: "CShims",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("uring")]
+        ),
+        .target(name: "LBSystem", dependencies: ["CShims"]),
+        .target(name: "LBEngine", dependencies: ["LBSystem"]),
+        .target(name: "LBBalancing"),
+        .target(name: "LBForwarding", dependencies: ["LBEngine", "LBSystem", "LBBalancing"]),
+        .target(name: "LBConfig", dependencies: ["LBBalancing"]),
+        .target(name: "LBStandIn", dependencies: ["LBSystem", "LBEngine"]),
+        .target(
+            name: "TesseraLB",
+            dependencies: [
+                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "tessera-lb",
+            dependencies: [
+                "TesseraLB", "LBConfig", "LBStandIn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "LBTestSupport", dependencies: ["LBSystem", "LBStandIn"], path: "Tests/LBTestSupport"),
+        .testTarget(name: "LBSystemTests", dependencies: ["LBSystem", "LBTestSupport"]),
+        .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
+        .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TesseraLB", "LBConfig", "LBForwarding", "LBStandIn", "LBSystem", "LBTestSupport"]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    if target.name == "CShims" { continue }
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.treatAllWarnings(as: .error))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

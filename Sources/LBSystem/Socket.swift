@@ -1,0 +1,133 @@
+import CShims
+import Glibc
+
+/// Non-blocking stream sockets: the calls the data path makes, each a thin typed wrapper.
+public enum Socket {
+    /// A listening socket bound to `address`, non-blocking, with SO_REUSEADDR, optionally SO_REUSEPORT (one
+    /// listener per worker, the kernel spreads connections) and TCP_NODELAY (inherited by accepted sockets).
+    ///
+    /// - Throws: `SystemError` naming socket, setsockopt, bind or listen.
+    public static func listen(
+        on address: SocketAddress,
+        reusePort: Bool,
+        noDelay: Bool = true,
+        backlog: Int32 = 4096
+    ) throws(SystemError) -> Int32 {
+        let fd: Int32
+        if address.family == .unix {
+            fd = try checked("socket") { cshims_socket_unix() }
+        } else {
+            fd = try checked("socket") { cshims_socket_stream(address.family == .ipv4 ? AF_INET : AF_INET6) }
+        }
+        do {
+            if address.family != .unix {
+                try setOption(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_REUSEADDR, 1, "SO_REUSEADDR")
+                if reusePort { try setOption(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_REUSEPORT, 1, "SO_REUSEPORT") }
+                if noDelay { try setOption(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1, "TCP_NODELAY") }
+            }
+            _ = try checked("bind(\(address))") { address.withSockAddr { cshims_bind(fd, $0, $1) } }
+            _ = try checked("listen(\(address))") { cshims_listen(fd, backlog) }
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: the new descriptor, `.wouldBlock` when the queue is empty,
+    /// or the errno (EMFILE, ENFILE, ECONNABORTED...).
+    @inline(__always)
+    public static func accept(_ listener: Int32) -> IOResult {
+        nonBlocking { Int(cshims_accept(listener)) }
+    }
+
+    /// Starts a non-blocking connect. Returns the descriptor and whether it is already connected
+    /// (loopback can finish at once); EINPROGRESS is the normal outcome, not an error.
+    ///
+    /// - Throws: `SystemError` for socket(2) failures and immediate connect failures (ECONNREFUSED...).
+    @inline(__always)
+    public static func connect(to address: SocketAddress, noDelay: Bool = true) throws(SystemError) -> (fd: Int32, connected: Bool) {
+        let fd = cshims_socket_stream(address.family == .ipv6 ? AF_INET6 : AF_INET)
+        if fd < 0 { throw SystemError("socket", errno: Glibc.errno) }
+        if noDelay { _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1) }
+        while true {
+            let rc = address.withSockAddr { cshims_connect(fd, $0, $1) }
+            if rc == 0 { return (fd, true) }
+            let err = Glibc.errno
+            if err == EINTR { continue }
+            if err == EINPROGRESS { return (fd, false) }
+            closeDescriptor(fd)
+            throw SystemError("connect(\(address))", errno: err)
+        }
+    }
+
+    /// Starts a non-blocking connect on a unix-domain socket.
+    public static func connectUnix(to address: SocketAddress) throws(SystemError) -> Int32 {
+        let fd = try checked("socket") { cshims_socket_unix() }
+        let rc = address.withSockAddr { cshims_connect(fd, $0, $1) }
+        if rc != 0 && Glibc.errno != EINPROGRESS {
+            let err = Glibc.errno
+            closeDescriptor(fd)
+            throw SystemError("connect(\(address))", errno: err)
+        }
+        return fd
+    }
+
+    /// The pending error of a socket (SO_ERROR): 0 when none.
+    @inline(__always)
+    public static func pendingError(_ fd: Int32) -> Int32 {
+        let rc = cshims_socket_error(fd)
+        return rc < 0 ? Glibc.errno : rc
+    }
+
+    /// read(2) into `buffer`.
+    @inline(__always)
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> IOResult {
+        nonBlocking { Glibc.read(fd, buffer, count) }
+    }
+
+    /// write(2) from `buffer`. (SIGPIPE must be ignored process-wide; see `ProcessSetup.ignoreSIGPIPE`.)
+    @inline(__always)
+    public static func write(_ fd: Int32, from buffer: UnsafeRawPointer, count: Int) -> IOResult {
+        nonBlocking { Glibc.write(fd, buffer, count) }
+    }
+
+    /// shutdown(fd, SHUT_WR): sends our FIN; the other direction keeps flowing.
+    @inline(__always)
+    public static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, CSHIMS_SHUT_WR)
+    }
+
+    /// Closes with a reset instead of a FIN (SO_LINGER {1, 0}, then close).
+    @inline(__always)
+    public static func closeWithReset(_ fd: Int32) {
+        _ = cshims_set_linger_zero(fd)
+        closeDescriptor(fd)
+    }
+
+    /// Sets TCP_NODELAY.
+    public static func setNoDelay(_ fd: Int32) {
+        _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1)
+    }
+
+    /// Reads TCP_NODELAY (for tests).
+    public static func noDelay(_ fd: Int32) -> Bool {
+        var value: Int32 = 0
+        _ = cshims_get_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, &value)
+        return value != 0
+    }
+
+    /// Sets SO_RCVBUF (tests use a small one to make a slow reader).
+    public static func setReceiveBuffer(_ fd: Int32, bytes: Int) {
+        _ = cshims_set_int_option(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_RCVBUF, Int32(bytes))
+    }
+
+    /// The local port a socket is bound to (for listeners bound to port 0).
+    public static func localPort(_ fd: Int32) -> Int {
+        Int(cshims_local_port(fd))
+    }
+
+    private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ what: String) throws(SystemError) {
+        _ = try checked("setsockopt(\(what))") { cshims_set_int_option(fd, level, name, value) }
+    }
+}
