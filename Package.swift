@@ -48,7 +48,8 @@ let package = Package(
         .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TesseraLB", "LBConfig", "LBForwarding", "LBStandIn", "LBSystem", "LBTestSupport"]
+            dependencies: ["TesseraLB", "LBBalancing", "LBConfig", "LBForwarding", "LBStandIn", "LBSystem", "LBTestSupport",
+                .product(name: "Logging", package: "swift-log")]
         ),
     ]
 )

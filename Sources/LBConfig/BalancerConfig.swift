@@ -59,7 +59,7 @@ public struct BalancerConfig: Sendable, Equatable {
     public var connectTimeoutMs: Int = 2_000
     /// Idle timeout of an established connection, milliseconds; 0 is off (Tessera's clients pool connections).
     public var idleTimeoutMs: Int = 0
-    /// Failed connects within `failTimeoutMs` that take a node out (nginx's max_fails).
+    /// Failed connects within `failTimeoutMs` that take a node out (nginx's max_fails); 0 turns this off.
     public var maxFails: Int = 3
     /// The window for `maxFails` and how long a node stays out (nginx's fail_timeout), milliseconds.
     public var failTimeoutMs: Int = 5_000

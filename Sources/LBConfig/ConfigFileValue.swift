@@ -1,0 +1,61 @@
+/// A value in the config file with its key path (`services[1].listenPort`), so every check can name it.
+struct ConfigFileValue {
+    let value: JSONValue
+    /// The key path from the top of the file; empty for the top-level object.
+    let path: String
+    /// The config file, as given.
+    let file: String
+
+    var given: GivenValue {
+        GivenValue(setting: path, text: value.text, file: file)
+    }
+
+    func integer() throws(ConfigError) -> Int {
+        switch value {
+        case .integer(let integer): return integer
+        case .number: throw given.error("expected an integer")
+        default: throw given.error("expected an integer, got \(value.kind)")
+        }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard case .string(let string) = value else { throw given.error("expected a string, got \(value.kind)") }
+        return string
+    }
+
+    /// The elements of an array, each with its index in its path.
+    func elements() throws(ConfigError) -> [ConfigFileValue] {
+        guard case .array(let array) = value else { throw given.error("expected an array, got \(value.kind)") }
+        return array.enumerated().map { index, element in
+            ConfigFileValue(value: element, path: "\(path)[\(index)]", file: file)
+        }
+    }
+
+    /// The fields of an object, each with its key in its path. A key not in `allowed` is an error, so a
+    /// misspelt setting is never silently ignored.
+    func fields(allowed: [String]) throws(ConfigError) -> [String: ConfigFileValue] {
+        guard case .object(let object) = value else { throw given.error("expected an object, got \(value.kind)") }
+        // Sorted, so a file with several unknown keys always reports the same one.
+        for key in object.keys.sorted() where !allowed.contains(key) {
+            throw GivenValue(setting: childPath(key), text: nil, file: file)
+                .error("unknown key; the keys here are \(allowed.joined(separator: ", "))")
+        }
+        var fields: [String: ConfigFileValue] = [:]
+        for (key, element) in object {
+            fields[key] = ConfigFileValue(value: element, path: childPath(key), file: file)
+        }
+        return fields
+    }
+
+    /// The error for a required key this object lacks.
+    func missing(_ key: String) -> ConfigError {
+        given.error("missing \(key.debugDescription)")
+    }
+
+    private func childPath(_ key: String) -> String {
+        // Quote a key that could not be read back as a path (spaces, dots, control characters).
+        let plain = !key.isEmpty && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+        let name = plain ? key : key.debugDescription
+        return path.isEmpty ? name : "\(path).\(name)"
+    }
+}

@@ -1,0 +1,42 @@
+/// Rules that span a whole node or service list. Each list comes wholly from one source (flags replace the
+/// file's list), so the entry at fault can always be named.
+enum ListRules {
+    /// The balancer records the nodes a connection has tried in a 64-bit mask.
+    static let maxNodes = 64
+
+    /// At most `maxNodes` nodes, with unique names. `list` names the list as a whole.
+    static func checkNodes(_ nodes: [(node: BalancerConfig.Node, given: GivenValue)], list: GivenValue) throws(ConfigError) {
+        guard nodes.count <= maxNodes else {
+            throw list.error("\(nodes.count) nodes given; at most \(maxNodes) are supported")
+        }
+        try requireUnique(nodes.map { ($0.node.name, $0.given) }) { name, earlier in
+            "node name \(name.debugDescription) is already used by \(earlier.reference)"
+        }
+    }
+
+    /// At least one service, with unique names and unique listen ports.
+    static func checkServices(
+        _ services: [(service: BalancerConfig.Service, name: GivenValue, listenPort: GivenValue)],
+        list: GivenValue
+    ) throws(ConfigError) {
+        guard !services.isEmpty else { throw list.error("at least one service is required") }
+        try requireUnique(services.map { ($0.service.name, $0.name) }) { name, earlier in
+            "service name \(name.debugDescription) is already used by \(earlier.reference)"
+        }
+        try requireUnique(services.map { ($0.service.listenPort, $0.listenPort) }) { port, earlier in
+            "listen port \(port) is already used by \(earlier.reference)"
+        }
+    }
+
+    /// Throws at the first entry whose key an earlier entry already has.
+    private static func requireUnique<Key: Hashable>(
+        _ entries: [(key: Key, given: GivenValue)],
+        _ problem: (Key, GivenValue) -> String
+    ) throws(ConfigError) {
+        var seen: [Key: GivenValue] = [:]
+        for (key, given) in entries {
+            if let earlier = seen[key] { throw given.error(problem(key, earlier)) }
+            seen[key] = given
+        }
+    }
+}

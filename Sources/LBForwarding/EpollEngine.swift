@@ -1,0 +1,76 @@
+public import LBEngine
+import LBSystem
+import Synchronization
+
+/// The epoll engine: N workers, each with its own edge-triggered epoll instance and its own SO_REUSEPORT
+/// listener per service, so the kernel spreads new connections and workers share nothing on the hot path.
+public final class EpollEngine: Engine, @unchecked Sendable {
+    public let name = "epoll"
+    public let plan: ForwardingPlan
+    private let shared = EngineShared()
+    private var workers: [Worker] = []
+    private var threads: [WorkerThread] = []
+    /// The port each service listens on (resolved when a configured port was 0).
+    public private(set) var listeningPorts: [Int] = []
+
+    public init(plan: ForwardingPlan) {
+        self.plan = plan
+    }
+
+    /// Opens every listener (all workers' before any thread starts, so a bind error stops start-up cleanly),
+    /// then starts the workers.
+    ///
+    /// - Throws: `SystemError` naming the failing bind or listen.
+    public func start() throws {
+        ProcessSetup.ignoreSIGPIPE()
+        ProcessSetup.raiseDescriptorLimit()
+        var perWorker: [[Int32]] = Array(repeating: [], count: plan.workers)
+        var ports: [Int] = []
+        do {
+            for service in plan.services {
+                var address = service.listenAddress
+                // Unix sockets cannot share a path across listeners: the first worker takes it alone.
+                let count = address.family == .unix ? 1 : plan.workers
+                for w in 0..<plan.workers {
+                    guard w < count else { perWorker[w].append(-1); continue }
+                    let fd = try Socket.listen(on: address, reusePort: true)
+                    if w == 0 {
+                        // Port 0 asks the kernel for a port: the other workers must share the one it gave.
+                        if address.family != .unix && address.port == 0 { address = address.withPort(Socket.localPort(fd)) }
+                        ports.append(address.port)
+                    }
+                    perWorker[w].append(fd)
+                }
+            }
+            for w in 0..<plan.workers {
+                workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w]))
+            }
+        } catch {
+            for fds in perWorker { for fd in fds where fd >= 0 { closeDescriptor(fd) } }
+            workers.removeAll()
+            throw error
+        }
+        listeningPorts = ports
+        for worker in workers {
+            threads.append(WorkerThread { worker.run() })
+        }
+    }
+
+    public func stopAccepting() {
+        shared.stopAccepting.store(true, ordering: .relaxed)
+        for worker in workers { worker.wake() }
+    }
+
+    public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
+
+    /// Per-worker counters, for status and metrics.
+    public var counters: [WorkerCounters] { workers.map(\.counters) }
+
+    public func stop() {
+        shared.stop.store(true, ordering: .relaxed)
+        for worker in workers { worker.wake() }
+        for thread in threads { thread.join() }
+        threads.removeAll()
+        workers.removeAll()
+    }
+}

@@ -1,0 +1,71 @@
+public import LBBalancing
+public import LBSystem
+
+/// How bytes move between the two sockets of a connection.
+public enum ForwardingMode: String, Sendable, CaseIterable {
+    /// splice(2) socket -> pipe -> socket; copy when no pipe can be had.
+    case splice
+    /// read(2)/write(2) through a pooled user-space buffer.
+    case copy
+    /// Per direction: copy while messages are small, splice once a direction carries bulk (a read fills the
+    /// whole copy buffer), back to copy when a burst is small again.
+    case auto
+}
+
+/// Everything the workers need, resolved: addresses, shared node state, limits. Immutable once built.
+public struct ForwardingPlan: Sendable {
+    /// One balanced service: where it listens, and the address of each node for it (index = node index).
+    public struct Service: Sendable {
+        public let name: String
+        public let listenAddress: SocketAddress
+        public let nodeAddresses: [SocketAddress]
+
+        public init(name: String, listenAddress: SocketAddress, nodeAddresses: [SocketAddress]) {
+            self.name = name
+            self.listenAddress = listenAddress
+            self.nodeAddresses = nodeAddresses
+        }
+    }
+
+    public let services: [Service]
+    /// Shared with the health loop and the status page; index = node index.
+    public let nodes: [NodeState]
+    public let workers: Int
+    public let balance: BalanceAlgorithm
+    public let maxConnections: Int
+    public let connectTimeoutMs: Int64
+    /// 0 = no idle timeout.
+    public let idleTimeoutMs: Int64
+    public let passiveHealth: PassiveHealth
+    public let mode: ForwardingMode
+    public let pipeSize: Int
+    /// Called (rarely, off the per-event path) with one line worth logging: pipe budget spent, EMFILE...
+    public let notice: @Sendable (String) -> Void
+
+    public init(
+        services: [Service],
+        nodes: [NodeState],
+        workers: Int,
+        balance: BalanceAlgorithm = .roundrobin,
+        maxConnections: Int = 16_384,
+        connectTimeoutMs: Int64 = 2_000,
+        idleTimeoutMs: Int64 = 0,
+        passiveHealth: PassiveHealth = PassiveHealth(maxFails: 3, failTimeoutMs: 5_000),
+        mode: ForwardingMode = .auto,
+        pipeSize: Int = 65_536,
+        notice: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        precondition(nodes.count <= 64, "at most 64 nodes")
+        self.services = services
+        self.nodes = nodes
+        self.workers = workers
+        self.balance = balance
+        self.maxConnections = maxConnections
+        self.connectTimeoutMs = connectTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
+        self.passiveHealth = passiveHealth
+        self.mode = mode
+        self.pipeSize = pipeSize
+        self.notice = notice
+    }
+}

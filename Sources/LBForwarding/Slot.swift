@@ -1,0 +1,62 @@
+import LBBalancing
+
+/// One direction of a proxied connection (client -> node, or node -> client) and what sits in between:
+/// a kernel pipe (splice) or a pooled buffer (copy), held only while bytes are in flight.
+struct Direction {
+    /// Pipe ends while held, else -1.
+    var pipeRead: Int32 = -1
+    var pipeWrite: Int32 = -1
+    /// Bytes in the pipe, from splice's return values (a pipe fills by slots, and may hold more than its
+    /// nominal size, so its size tells nothing).
+    var inPipe: Int = 0
+    /// Copy buffer index while held, else -1; bytes `[start, end)` are unwritten.
+    var buffer: Int32 = -1
+    var start: Int32 = 0
+    var end: Int32 = 0
+    /// Splice (true) or copy (false) for the next read; switches only when nothing is in flight.
+    var splicing: Bool = false
+    /// Bytes read since the source last ran dry (auto mode's bulk detector).
+    var burst: Int = 0
+    /// The source sent its FIN (read returned 0).
+    var sourceClosed: Bool = false
+    /// We sent our FIN to the destination (after the source closed and everything in flight was written).
+    var destinationShut: Bool = false
+
+    @inline(__always) var isEmpty: Bool { inPipe == 0 && start == end }
+}
+
+/// The state of one proxied connection. Lives in a preallocated `SlotTable`; reached from the epoll data
+/// word by index, checked by generation.
+struct Slot {
+    enum Phase: UInt8 {
+        case free
+        /// Waiting for the node connection; the client's bytes are not read yet, so a failed connect can be
+        /// retried on the next node with nothing lost.
+        case connecting
+        case established
+    }
+
+    var generation: UInt32 = 0
+    var phase: Phase = .free
+    var service: Int32 = 0
+    var node: Int32 = -1
+    var tried = NodeSet()
+    var client: Int32 = -1
+    var server: Int32 = -1
+    /// Readiness per side (0 client, 1 node), set by edges and cleared by EAGAIN (edge-triggered epoll).
+    var readable: (Bool, Bool) = (false, false)
+    var writable: (Bool, Bool) = (false, false)
+    /// The peer's FIN was reported (EPOLLRDHUP/EPOLLHUP) on this side: a short read did not drain it, the
+    /// end of stream is still to be read, and no new edge will say so.
+    var hungUp: (Bool, Bool) = (false, false)
+    /// Client -> node.
+    var up = Direction()
+    /// Node -> client.
+    var down = Direction()
+    /// The connect deadline while connecting; the idle deadline when established (if an idle timeout is set).
+    var deadline: Int64 = 0
+    /// Intrusive links of the deadline list (-1: none) and of the free list.
+    var prev: Int32 = -1
+    var next: Int32 = -1
+    var inDeadlineList: Bool = false
+}

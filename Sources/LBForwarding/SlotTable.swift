@@ -1,0 +1,100 @@
+/// The preallocated connection slots of one worker, and the deadline lists threaded through them.
+///
+/// One allocation at start; pages are touched only when a slot is first used, so an idle worker costs
+/// little resident memory. The table owns the pointer; everything else reaches slots by index.
+final class SlotTable {
+    let capacity: Int
+    private let slots: UnsafeMutablePointer<Slot>
+    private var freeHead: Int32 = -1
+    private(set) var inUse: Int = 0
+
+    /// A FIFO of slots whose deadlines were all set with the same timeout, so the head expires first.
+    struct DeadlineList {
+        var head: Int32 = -1
+        var tail: Int32 = -1
+        var isEmpty: Bool { head < 0 }
+    }
+
+    var connecting = DeadlineList()
+    var idle = DeadlineList()
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: Slot(), count: capacity)
+        // Free list in index order, so low slots (already touched pages) are reused first.
+        for i in stride(from: capacity - 1, through: 0, by: -1) {
+            slots[i].next = freeHead
+            freeHead = Int32(i)
+        }
+    }
+
+    deinit {
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+    }
+
+    /// Direct access to a slot; the index must come from `allocate` or a checked token.
+    @inline(__always)
+    subscript(_ i: Int32) -> Slot {
+        _read { yield slots[Int(i)] }
+        _modify { yield &slots[Int(i)] }
+    }
+
+    /// Takes a free slot; nil when all are in use.
+    @inline(__always)
+    func allocate() -> Int32? {
+        let i = freeHead
+        guard i >= 0 else { return nil }
+        freeHead = slots[Int(i)].next
+        let generation = slots[Int(i)].generation
+        slots[Int(i)] = Slot()
+        slots[Int(i)].generation = generation
+        inUse += 1
+        return i
+    }
+
+    /// Returns a slot; its generation moves on so queued events for it are recognised as stale.
+    @inline(__always)
+    func release(_ i: Int32) {
+        slots[Int(i)].phase = .free
+        slots[Int(i)].generation = nextGeneration(slots[Int(i)].generation)
+        slots[Int(i)].next = freeHead
+        freeHead = i
+        inUse -= 1
+    }
+
+    @inline(__always)
+    private func nextGeneration(_ g: UInt32) -> UInt32 { (g &+ 1) & 0x7FFF_FFFF }
+
+    // MARK: - Deadline lists
+
+    @inline(__always)
+    func append(_ i: Int32, to list: inout DeadlineList) {
+        slots[Int(i)].prev = list.tail
+        slots[Int(i)].next = -1
+        slots[Int(i)].inDeadlineList = true
+        if list.tail >= 0 { slots[Int(list.tail)].next = i } else { list.head = i }
+        list.tail = i
+    }
+
+    @inline(__always)
+    func unlink(_ i: Int32, from list: inout DeadlineList) {
+        guard slots[Int(i)].inDeadlineList else { return }
+        let prev = slots[Int(i)].prev
+        let next = slots[Int(i)].next
+        if prev >= 0 { slots[Int(prev)].next = next } else { list.head = next }
+        if next >= 0 { slots[Int(next)].prev = prev } else { list.tail = prev }
+        slots[Int(i)].prev = -1
+        slots[Int(i)].next = -1
+        slots[Int(i)].inDeadlineList = false
+    }
+
+    /// Moves a slot to the tail (its deadline was pushed back by the same timeout as everyone else's).
+    @inline(__always)
+    func touch(_ i: Int32, in list: inout DeadlineList) {
+        guard list.tail != i else { return }
+        unlink(i, from: &list)
+        append(i, to: &list)
+    }
+}

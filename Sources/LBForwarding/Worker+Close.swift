@@ -1,0 +1,61 @@
+import LBBalancing
+import LBSystem
+import Synchronization
+
+extension Worker {
+    /// Ends a connection: closes both sockets (with a reset instead of a FIN when `reset`), returns pipes and
+    /// buffers, and frees the slot. A pipe that may still hold bytes is closed rather than pooled.
+    func finish(_ i: Int32, reset: Bool) {
+        slots.unlink(i, from: &slots.connecting)
+        slots.unlink(i, from: &slots.idle)
+        releaseTransport(&slots[i].up)
+        releaseTransport(&slots[i].down)
+        close(slots[i].client, reset: reset)
+        close(slots[i].server, reset: reset)
+        slots[i].client = -1
+        slots[i].server = -1
+        if slots[i].node >= 0 {
+            plan.nodes[Int(slots[i].node)].activeConnections.subtract(1, ordering: .relaxed)
+            slots[i].node = -1
+        }
+        releaseSlot(i)
+    }
+
+    /// Frees a slot that holds no descriptors any more.
+    func releaseSlot(_ i: Int32) {
+        slots.release(i)
+        shared.openConnections.subtract(1, ordering: .relaxed)
+        counters.open.bump(-1)
+        if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections {
+            pausedForLimit = false
+            for l in listeners.indices { acceptConnections(l) }
+        }
+    }
+
+    @inline(__always)
+    private func close(_ fd: Int32, reset: Bool) {
+        guard fd >= 0 else { return }
+        if reset { Socket.closeWithReset(fd) } else { closeDescriptor(fd) }
+    }
+
+    private func releaseTransport(_ d: inout Direction) {
+        if d.pipeRead >= 0 {
+            if d.inPipe == 0 { pipes.give((d.pipeRead, d.pipeWrite)) } else { pipes.discard((d.pipeRead, d.pipeWrite)) }
+            d.pipeRead = -1
+            d.pipeWrite = -1
+            d.inPipe = 0
+        }
+        if d.buffer >= 0 {
+            buffers.give(d.buffer)
+            d.buffer = -1
+        }
+    }
+
+    /// On stop: every connection and listener closed, every descriptor returned.
+    func closeEverything() {
+        closeListeners()
+        for i in 0..<Int32(slots.capacity) where slots[i].phase != .free {
+            finish(i, reset: false)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import LBBalancing
+import LBEngine
+import LBSystem
+import Synchronization
+
+extension Worker {
+    /// Picks the next node not yet tried and starts a non-blocking connect; on an immediate failure, counts it
+    /// against the node and tries the next. With no node left, the client is closed.
+    func startConnect(_ i: Int32) {
+        let service = plan.services[Int(slots[i].service)]
+        while let node = picker.pick(from: plan.nodes, excluding: slots[i].tried, now: now) {
+            slots[i].tried.insert(node)
+            let state = plan.nodes[node]
+            do {
+                let (fd, connected) = try Socket.connect(to: service.nodeAddresses[node])
+                slots[i].server = fd
+                slots[i].node = Int32(node)
+                state.activeConnections.add(1, ordering: .relaxed)
+                let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1)
+                do {
+                    try epoll.add(fd, events: Self.socketEvents, data: token.raw)
+                } catch {
+                    dropNodeSocket(i)
+                    break
+                }
+                if connected {
+                    established(i)
+                } else {
+                    slots[i].deadline = now + plan.connectTimeoutMs
+                    slots.append(i, to: &slots.connecting)
+                }
+                return
+            } catch let error {
+                if error.call == "socket" { break }  // our descriptors ran out: not the node's fault
+                counters.connectFailures.bump()
+                plan.passiveHealth.recordFailure(state, now: now)
+                counters.retries.bump()
+            }
+        }
+        counters.noNode.bump()
+        finish(i, reset: false)
+    }
+
+    /// An event on a connection's socket. While connecting only the node side matters; the client's
+    /// readiness is remembered for when the node answers.
+    @inline(__always)
+    func connectionEvent(_ i: Int32, side: Int, events: UInt32) {
+        if slots[i].phase == .connecting {
+            if side == 1 {
+                // EPOLLERR with SO_ERROR is a failed connect. EPOLLHUP alone is not: the node accepted and
+                // closed, which the first read will show as end of stream.
+                if events & Epoll.error != 0 {
+                    connectFailed(i, error: Socket.pendingError(slots[i].server))
+                    return
+                }
+                if events & (Epoll.writable | Epoll.hangUp) != 0 {
+                    if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.1 = true }
+                    if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp.1 = true }
+                    established(i)
+                }
+            } else {
+                if events & Epoll.error != 0 {
+                    finish(i, reset: true)
+                    return
+                }
+                if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.0 = true }
+                if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp.0 = true }
+                if events & Epoll.writable != 0 { slots[i].writable.0 = true }
+            }
+            return
+        }
+        if events & Epoll.error != 0 {
+            // A reset (or another socket error) on one side: reset the other.
+            finish(i, reset: true)
+            return
+        }
+        let readable = events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0
+        let writable = events & Epoll.writable != 0
+        let hungUp = events & (Epoll.readHangUp | Epoll.hangUp) != 0
+        if side == 0 {
+            if readable { slots[i].readable.0 = true }
+            if writable { slots[i].writable.0 = true }
+            if hungUp { slots[i].hungUp.0 = true }
+        } else {
+            if readable { slots[i].readable.1 = true }
+            if writable { slots[i].writable.1 = true }
+            if hungUp { slots[i].hungUp.1 = true }
+        }
+        pump(i)
+    }
+
+    /// The node connection is up: count the success, start both pumps.
+    func established(_ i: Int32) {
+        slots.unlink(i, from: &slots.connecting)
+        slots[i].phase = .established
+        slots[i].writable.1 = true
+        plan.passiveHealth.recordSuccess(plan.nodes[Int(slots[i].node)])
+        if plan.idleTimeoutMs > 0 {
+            slots[i].deadline = now + plan.idleTimeoutMs
+            slots.append(i, to: &slots.idle)
+        }
+        pump(i)
+    }
+
+    /// A connect failed (refused, reset, timed out): count it against the node, try the next one.
+    /// Nothing of the client's has been read, so nothing is lost.
+    func connectFailed(_ i: Int32, error: Int32) {
+        slots.unlink(i, from: &slots.connecting)
+        counters.connectFailures.bump()
+        let node = plan.nodes[Int(slots[i].node)]
+        plan.passiveHealth.recordFailure(node, now: now)
+        dropNodeSocket(i)
+        counters.retries.bump()
+        startConnect(i)
+    }
+
+    /// Closes the node socket of a connection that never got going (closing also removes it from epoll).
+    private func dropNodeSocket(_ i: Int32) {
+        if slots[i].server >= 0 {
+            closeDescriptor(slots[i].server)
+            slots[i].server = -1
+        }
+        if slots[i].node >= 0 {
+            plan.nodes[Int(slots[i].node)].activeConnections.subtract(1, ordering: .relaxed)
+            slots[i].node = -1
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import LBSystem
+import Synchronization
+
+/// What a pump turn ended with.
+enum PumpOutcome {
+    /// Nothing more can move until the next edge.
+    case idle
+    /// The fair share was used up with more to move: pump again before sleeping.
+    case yielded
+    /// A socket failed (reset, broken pipe): the connection must be reset.
+    case failed
+}
+
+extension Worker {
+    /// Moves bytes both ways as far as the sockets allow, then sends FINs for directions whose source closed
+    /// and whose bytes are all delivered; releases the connection once both directions are shut.
+    @inline(__always)
+    func pump(_ i: Int32) {
+        let upOutcome = pumpDirection(i, upward: true)
+        if case .failed = upOutcome {
+            finish(i, reset: true)
+            return
+        }
+        let downOutcome = pumpDirection(i, upward: false)
+        if case .failed = downOutcome {
+            finish(i, reset: true)
+            return
+        }
+        if slots[i].up.destinationShut && slots[i].down.destinationShut {
+            finish(i, reset: false)
+            return
+        }
+        if case .yielded = upOutcome { pending.append((i, slots[i].generation)) }
+        else if case .yielded = downOutcome { pending.append((i, slots[i].generation)) }
+        if plan.idleTimeoutMs > 0 {
+            slots[i].deadline = now + plan.idleTimeoutMs
+            slots.touch(i, in: &slots.idle)
+        }
+    }
+
+    /// One direction: write what is in flight, read more, repeat while anything moves (up to a fair share).
+    ///
+    /// Works on a local copy of the direction and the two readiness flags, stored back at the end.
+    private func pumpDirection(_ i: Int32, upward: Bool) -> PumpOutcome {
+        var d = upward ? slots[i].up : slots[i].down
+        if d.destinationShut { return .idle }
+        let source = upward ? slots[i].client : slots[i].server
+        let destination = upward ? slots[i].server : slots[i].client
+        var sourceReadable = upward ? slots[i].readable.0 : slots[i].readable.1
+        var destinationWritable = upward ? slots[i].writable.1 : slots[i].writable.0
+        let sourceHungUp = upward ? slots[i].hungUp.0 : slots[i].hungUp.1
+        var moved = 0
+        var outcome = PumpOutcome.idle
+
+        turn: while true {
+            // 1. Write what is in flight.
+            if !d.isEmpty && destinationWritable {
+                let result: IOResult
+                if d.inPipe > 0 {
+                    // Never SPLICE_F_MORE: on the last chunk it corks a short reply for ~200 ms.
+                    result = Pipe.splice(from: d.pipeRead, to: destination, count: d.inPipe)
+                } else {
+                    result = Socket.write(destination, from: buffers.address(d.buffer) + Int(d.start), count: Int(d.end - d.start))
+                }
+                switch result {
+                case .done(let n):
+                    moved += n
+                    if d.inPipe > 0 { d.inPipe -= n } else { d.start += Int32(n) }
+                    releaseIfEmpty(&d, keepPipe: sourceReadable)
+                case .wouldBlock:
+                    destinationWritable = false
+                case .failed:
+                    outcome = .failed
+                    break turn
+                }
+            }
+            if moved >= Self.fairShareBytes {
+                outcome = .yielded
+                break turn
+            }
+            // 2. Read more, if the source may have bytes and there is room.
+            guard sourceReadable && !d.sourceClosed else { break turn }
+            if d.splicing {
+                if d.pipeRead < 0 {
+                    guard let pipe = pipes.take() else {
+                        // No pipe to be had (budget spent, descriptors out): copy this direction instead.
+                        d.splicing = false
+                        counters.copyFallbacks.bump()
+                        continue turn
+                    }
+                    d.pipeRead = pipe.read
+                    d.pipeWrite = pipe.write
+                }
+                switch Pipe.splice(from: source, to: d.pipeWrite, count: 1 << 20) {
+                case .done(0):
+                    d.sourceClosed = true
+                case .done(let n):
+                    d.inPipe += n
+                    d.burst += n
+                    continue turn
+                case .wouldBlock:
+                    if d.inPipe == 0 {
+                        // Pipe empty, so the socket is: it really is drained.
+                        sourceReadable = false
+                        sourceRanDry(&d)
+                    } else if destinationWritable {
+                        // The pipe may be full by slots rather than the socket empty: drain it, then retry.
+                        continue turn
+                    }
+                    // Else keep `sourceReadable`: after EAGAIN with bytes still in the pipe the socket may
+                    // still hold data, and no new edge will say so. The destination's next edge resumes us.
+                case .failed(let err):
+                    if (err == Errno.invalid || err == Errno.notSupported) && d.inPipe == 0 {
+                        d.splicing = false  // splice unsupported on this descriptor: copy
+                        releaseIfEmpty(&d, keepPipe: false)
+                        continue turn
+                    }
+                    outcome = .failed
+                }
+                break turn
+            } else {
+                guard d.isEmpty else { break turn }  // one buffer at a time: write it out first
+                if d.buffer < 0 {
+                    guard let b = buffers.take() else { break turn }
+                    d.buffer = b
+                    d.start = 0
+                    d.end = 0
+                }
+                switch Socket.read(source, into: buffers.address(d.buffer), count: Self.copyBufferSize) {
+                case .done(0):
+                    d.sourceClosed = true
+                    releaseIfEmpty(&d, keepPipe: false)
+                case .done(let n):
+                    d.end = Int32(n)
+                    d.burst += n
+                    if n < Self.copyBufferSize && !sourceHungUp {
+                        // A short read from a stream socket emptied its queue: the next byte or FIN brings a new
+                        // edge, so skip the read that would only say EAGAIN. (Not once a FIN was reported: its
+                        // edge is spent, and the end of stream still has to be read.)
+                        sourceReadable = false
+                        sourceRanDry(&d)
+                    } else if plan.mode == .auto && !pipes.exhausted {
+                        d.splicing = true  // bulk: splice from the next read on (this buffer is written first)
+                    }
+                    continue turn
+                case .wouldBlock:
+                    sourceReadable = false
+                    sourceRanDry(&d)
+                    releaseIfEmpty(&d, keepPipe: false)
+                case .failed:
+                    outcome = .failed
+                }
+                break turn
+            }
+        }
+
+        // Whatever ended the turn, an empty pipe or buffer goes back now: an idle connection holds neither.
+        releaseIfEmpty(&d, keepPipe: sourceReadable && !d.sourceClosed)
+        if d.sourceClosed && d.isEmpty && !d.destinationShut && outcome != .failed {
+            // Half-close: the source's FIN becomes ours once everything before it is delivered.
+            Socket.shutdownWrite(destination)
+            d.destinationShut = true
+        }
+        if moved > 0 {
+            if upward { counters.bytesUp.bump(moved) } else { counters.bytesDown.bump(moved) }
+        }
+        if upward {
+            slots[i].up = d
+            slots[i].readable.0 = sourceReadable
+            slots[i].writable.1 = destinationWritable
+        } else {
+            slots[i].down = d
+            slots[i].readable.1 = sourceReadable
+            slots[i].writable.0 = destinationWritable
+        }
+        return outcome
+    }
+
+    /// Auto mode: a burst smaller than one copy buffer means small messages, which copy serves with fewer calls.
+    @inline(__always)
+    private func sourceRanDry(_ d: inout Direction) {
+        if plan.mode == .auto && d.splicing && d.burst < Self.copyBufferSize && d.isEmpty {
+            d.splicing = false
+        }
+        d.burst = 0
+    }
+
+    /// Gives the pipe or buffer back once empty, so an idle connection holds neither. A pipe is kept while the
+    /// source is still readable (the next read needs one at once).
+    @inline(__always)
+    private func releaseIfEmpty(_ d: inout Direction, keepPipe: Bool) {
+        if d.inPipe == 0 && d.pipeRead >= 0 && !(keepPipe && d.splicing) {
+            pipes.give((d.pipeRead, d.pipeWrite))
+            d.pipeRead = -1
+            d.pipeWrite = -1
+        }
+        if d.buffer >= 0 && d.start == d.end {
+            buffers.give(d.buffer)
+            d.buffer = -1
+            d.start = 0
+            d.end = 0
+        }
+    }
+}
+
+extension PumpOutcome: Equatable {}

@@ -1,0 +1,142 @@
+import LBBalancing
+import LBEngine
+import LBSystem
+import Synchronization
+
+/// One forwarding worker: its own edge-triggered epoll instance, its own SO_REUSEPORT listener per service,
+/// its own slots, pipes and buffers. Runs on its own thread; nothing here is touched by another thread except
+/// the atomics in `counters`, `shared` and the nodes' state.
+///
+/// A connection's path reads top to bottom across the extensions: accept (`Worker+Accept`), pick a node and
+/// connect, retrying the next node on failure (`Worker+Connect`), move bytes both ways until both halves
+/// have closed (`Worker+Pump`), release everything (`Worker+Close`).
+final class Worker: @unchecked Sendable {
+    let index: Int
+    let plan: ForwardingPlan
+    let shared: EngineShared
+    let counters: WorkerCounters
+    let epoll: Epoll
+    let wakeFd: Int32
+    /// One listener per service; -1 once closed.
+    var listeners: [Int32]
+    /// Listeners paused after EMFILE/ENFILE until this time (0: not paused).
+    var listenerPausedUntil: [Int64]
+    /// The connection limit was reached; accept again when a connection closes.
+    var pausedForLimit = false
+    let slots: SlotTable
+    let pipes: PipePool
+    let buffers: BufferPool
+    var picker: NodePicker
+    /// Slots that stopped pumping after their fair share of one turn, to pump again before sleeping
+    /// (edge-triggered epoll will not report them again).
+    var pending: [(slot: Int32, generation: UInt32)] = []
+    var now: Int64 = MonotonicClock.nowMilliseconds()
+
+    /// How much one connection may move in one turn before others get theirs.
+    static let fairShareBytes = 1 << 20
+    static let copyBufferSize = 16 * 1024
+    static let listenerPauseMs: Int64 = 100
+
+    init(index: Int, plan: ForwardingPlan, shared: EngineShared, listeners: [Int32]) throws(SystemError) {
+        self.index = index
+        self.plan = plan
+        self.shared = shared
+        self.counters = WorkerCounters()
+        self.epoll = try Epoll(capacity: 512)
+        self.wakeFd = try EventFd.make()
+        self.listeners = listeners
+        self.listenerPausedUntil = Array(repeating: 0, count: listeners.count)
+        let capacity = max(16, plan.maxConnections)
+        self.slots = SlotTable(capacity: capacity)
+        self.pipes = PipePool(requestedSize: plan.pipeSize, notice: plan.notice)
+        self.buffers = BufferPool(bufferSize: Self.copyBufferSize, count: 2 * capacity)
+        self.picker = NodePicker(algorithm: plan.balance, start: index % max(1, plan.nodes.count))
+        pending.reserveCapacity(capacity)
+        try epoll.add(wakeFd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.wake.raw)
+        for (i, fd) in listeners.enumerated() {
+            try epoll.add(fd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.listener(i).raw)
+        }
+    }
+
+    deinit {
+        closeDescriptor(wakeFd)
+    }
+
+    /// Wakes the loop from another thread (to see the control flags).
+    func wake() { EventFd.signal(wakeFd) }
+
+    // MARK: - The loop
+
+    /// Runs until `shared.stop` is set; then closes every connection and listener.
+    func run() {
+        while !shared.stop.load(ordering: .relaxed) {
+            let timeout = nextTimeout()
+            let n = epoll.wait(timeoutMilliseconds: timeout) { events, data in
+                handle(events: events, token: EventToken(raw: data))
+            }
+            counters.events.bump(n)
+            now = MonotonicClock.nowMilliseconds()
+            if !pending.isEmpty { pumpPending() }
+            expireDeadlines()
+            resumePausedListeners()
+            publishGauges()
+        }
+        closeEverything()
+    }
+
+    @inline(__always)
+    private func handle(events: UInt32, token: EventToken) {
+        if token == .wake {
+            EventFd.drain(wakeFd)
+            if shared.stopAccepting.load(ordering: .relaxed) { closeListeners() }
+            return
+        }
+        if let listener = token.listenerIndex {
+            acceptConnections(listener)
+            return
+        }
+        let i = Int32(bitPattern: token.slot)
+        guard i >= 0, Int(i) < slots.capacity, slots[i].phase != .free, slots[i].generation == token.generation else {
+            counters.staleEvents.bump()
+            return
+        }
+        connectionEvent(i, side: token.side, events: events)
+    }
+
+    /// The epoll_wait timeout: until the next deadline, at once if slots are pending, else forever.
+    private func nextTimeout() -> Int32 {
+        if !pending.isEmpty { return 0 }
+        var next = Int64.max
+        if !slots.connecting.isEmpty { next = min(next, slots[slots.connecting.head].deadline) }
+        if !slots.idle.isEmpty { next = min(next, slots[slots.idle.head].deadline) }
+        for until in listenerPausedUntil where until > 0 { next = min(next, until) }
+        if pausedForLimit { next = min(next, now + Self.listenerPauseMs) }
+        if next == Int64.max { return -1 }
+        now = MonotonicClock.nowMilliseconds()
+        // Coarse clock: round up so a deadline is never reported early.
+        return Int32(clamping: max(0, next - now) + 1)
+    }
+
+    private func pumpPending() {
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        for entry in batch where slots[entry.slot].phase == .established && slots[entry.slot].generation == entry.generation {
+            pump(entry.slot)
+        }
+    }
+
+    private func expireDeadlines() {
+        while !slots.connecting.isEmpty, slots[slots.connecting.head].deadline <= now {
+            let i = slots.connecting.head
+            connectFailed(i, error: Errno.timedOut)
+        }
+        while !slots.idle.isEmpty, slots[slots.idle.head].deadline <= now {
+            finish(slots.idle.head, reset: false)
+        }
+    }
+
+    private func publishGauges() {
+        counters.pipesInUse.store(pipes.inUse, ordering: .relaxed)
+        counters.pipesPooled.store(pipes.pooled, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,39 @@
+public import Synchronization
+
+/// What one worker has done, for status and metrics. Each counter has a single writer (its worker), so
+/// updates are plain relaxed atomics on lines no other worker writes; readers sum across workers.
+public final class WorkerCounters: Sendable {
+    public let accepted = Atomic<Int>(0)
+    public let open = Atomic<Int>(0)
+    public let bytesUp = Atomic<Int>(0)
+    public let bytesDown = Atomic<Int>(0)
+    public let connectFailures = Atomic<Int>(0)
+    public let retries = Atomic<Int>(0)
+    /// Clients closed because no node could take them.
+    public let noNode = Atomic<Int>(0)
+    public let events = Atomic<Int>(0)
+    public let staleEvents = Atomic<Int>(0)
+    public let pipesInUse = Atomic<Int>(0)
+    public let pipesPooled = Atomic<Int>(0)
+    /// Connections that fell back from splice to copy because no pipe could be had.
+    public let copyFallbacks = Atomic<Int>(0)
+
+    public init() {}
+}
+
+/// State every worker of one engine shares: the global connection count and the control flags.
+final class EngineShared: Sendable {
+    let openConnections = Atomic<Int>(0)
+    let stopAccepting = Atomic<Bool>(false)
+    let stop = Atomic<Bool>(false)
+    /// One "descriptors exhausted" log line per engine, not one per accept.
+    let noticedDescriptorLimit = Atomic<Bool>(false)
+}
+
+extension Atomic where Value == Int {
+    /// Adds for a counter with one writer: a load and a store, no locked instruction.
+    @inline(__always)
+    func bump(_ delta: Int = 1) {
+        store(load(ordering: .relaxed) &+ delta, ordering: .relaxed)
+    }
+}

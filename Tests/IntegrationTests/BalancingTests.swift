@@ -1,0 +1,122 @@
+import LBForwarding
+import Synchronization
+import TesseraLB
+import LBBalancing
+import Foundation
+import LBConfig
+import LBStandIn
+import LBSystem
+import LBTestSupport
+import Testing
+
+/// Spreading connections over nodes, and what happens when nodes fail.
+@Suite("balancing and failover", .serialized)
+struct BalancingTests {
+    @Test("2,000 concurrent connections spread evenly over two nodes", .timeLimit(.minutes(2)), arguments: [BalanceAlgorithm.roundrobin, .leastconn])
+    func spreadsConcurrentConnections(balance: BalanceAlgorithm) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], configure: { $0.balance = balance })
+        defer { harness.stop() }
+        var clients: [TestSocket] = []
+        for _ in 0..<2_000 { clients.append(try harness.connect()) }
+        var answeredBy: [String: Int] = [:]
+        for client in clients {
+            let reply = try HTTPExchange.get("/send", on: client)
+            answeredBy[reply.node ?? "?", default: 0] += 1
+        }
+        #expect(harness.balancer.engine.openConnections == 2_000, "all 2,000 are open at once")
+        #expect(answeredBy.values.reduce(0, +) == 2_000)
+        for name in ["n1", "n2"] {
+            let share = answeredBy[name, default: 0]
+            #expect((900...1100).contains(share), "\(name) answered \(share) of 2,000: \(answeredBy)")
+        }
+    }
+
+    @Test("a node that refuses connections is skipped and no client sees an error", .timeLimit(.minutes(1)), arguments: allModes)
+    func refusingNodeIsSkipped(mode: BalancerConfig.ForwardMode) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode, configure: { $0.maxFails = 1000 })
+        defer { harness.stop() }
+        harness.group!.nodes[0].setMode(.refuse)
+        for _ in 0..<50 {
+            let client = try harness.connect()
+            let reply = try HTTPExchange.get("/send", on: client, close: true)
+            #expect(reply.status == 200)
+            #expect(reply.node == "n2")
+        }
+        let failures = harness.counters.reduce(0) { $0 + $1.connectFailures.load(ordering: .relaxed) }
+        #expect(failures > 0, "the refused connects were tried and counted")
+    }
+
+    @Test("max_fails refused connects take a node out for fail_timeout", .timeLimit(.minutes(1)))
+    func passiveHealthTakesNodeOut() throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], workers: 1, configure: {
+            $0.maxFails = 3
+            $0.failTimeoutMs = 60_000
+        })
+        defer { harness.stop() }
+        harness.group!.nodes[0].setMode(.refuse)
+        for _ in 0..<10 {
+            let client = try harness.connect()
+            #expect(try HTTPExchange.get("/", on: client, close: true).node == "n2")
+        }
+        let n1 = harness.balancer.nodes[0]
+        #expect(n1.isFailedOut(now: MonotonicClock.nowMilliseconds()), "n1 is out after 3 failures")
+        #expect(n1.connectFailures.load(ordering: .relaxed) == 3, "once out, n1 is not tried again")
+    }
+
+    @Test("with every node down, clients are closed promptly", .timeLimit(.minutes(1)), arguments: allModes)
+    func allNodesDown(mode: BalancerConfig.ForwardMode) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode)
+        defer { harness.stop() }
+        for node in harness.group!.nodes { node.setMode(.refuse) }
+        for _ in 0..<5 {
+            let started = monotonicSeconds()
+            let client = try harness.connect(timeout: 5)
+            try? client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = (try? client.receiveAll()) ?? []
+            #expect(answer.isEmpty, "no bytes from nowhere")
+            #expect(monotonicSeconds() - started < 1, "closed within a second")
+        }
+        let noNode = harness.counters.reduce(0) { $0 + $1.noNode.load(ordering: .relaxed) }
+        #expect(noNode == 5)
+    }
+
+    @Test("a connect that times out is retried on the next node with the client's early bytes intact", .timeLimit(.minutes(1)), arguments: allModes)
+    func connectTimeoutRetriesNextNode(mode: BalancerConfig.ForwardMode) throws {
+        let good = try StandInNode(name: "n2", host: "127.0.0.3", ports: [.init(0, .http(service: "q2t"))])
+        defer { good.stop() }
+        let port = good.boundPorts[0]
+        // A node that never answers SYNs: a listener whose accept queue (backlog 0) is already full.
+        let blackhole = try RawListener(host: "127.0.0.2", port: port, backlog: 0)
+        let fillers = (0..<3).map { _ in try? TestSocket(host: "127.0.0.2", port: port, timeout: 0.3) }
+        defer { _ = fillers }
+        let harness = try Harness(hosts: ["127.0.0.2", "127.0.0.3"], nodePorts: [port], mode: mode, workers: 1, configure: {
+            $0.connectTimeoutMs = 300
+        })
+        defer { harness.stop() }
+        let client = try harness.connect()
+        // The request is sent before the balancer has any node connection: it must not be lost.
+        let reply = try HTTPExchange.get("/send", on: client)
+        #expect(reply.status == 200)
+        #expect(reply.node == "n2")
+        _ = blackhole
+        let retries = harness.counters.reduce(0) { $0 + $1.retries.load(ordering: .relaxed) }
+        #expect(retries >= 1)
+    }
+
+    @Test("after a refused connect the node's socket is not polled again (no busy loop)", .timeLimit(.minutes(1)))
+    func noBusyLoopAfterError() throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], configure: { $0.maxFails = 1000 })
+        defer { harness.stop() }
+        harness.group!.nodes[0].setMode(.refuse)
+        var clients: [TestSocket] = []
+        for _ in 0..<20 {
+            let client = try harness.connect()
+            _ = try HTTPExchange.get("/", on: client)
+            clients.append(client)  // kept open: their connections stay in the balancer
+        }
+        let events = { harness.counters.reduce(0) { $0 + $1.events.load(ordering: .relaxed) } }
+        let before = events()
+        usleep(300_000)
+        #expect(events() - before < 10, "idle connections produce no events")
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import LBStandIn
+import LBTestSupport
+import Testing
+
+/// `tessera-lb run` as a real process: what only a whole process can show.
+@Suite("the tessera-lb process", .serialized)
+struct ProcessTests {
+    /// Starts `tessera-lb run` on 127.0.0.1 in front of `group`, one service per group port.
+    private func startBalancer(_ group: StandInGroup, extra: [String] = [], wrapper: [String] = []) throws -> (BalancerProcess, [Int]) {
+        let ports = group.ports.map { _ in freePort() }
+        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "2"]
+        for host in group.hosts { arguments += ["--node", host] }
+        for (k, nodePort) in group.ports.enumerated() { arguments += ["--service", "s\(k)=\(ports[k]):\(nodePort)"] }
+        let process = try BalancerProcess(arguments + extra, wrapper: wrapper)
+        for port in ports {
+            #expect(process.waitUntilListening(port: port), "listening on \(port); log: \(process.log)")
+        }
+        return (process, ports)
+    }
+
+    @Test("forwarding leaves no descriptor behind once connections close", .timeLimit(.minutes(1)), arguments: ["splice", "copy", "auto"])
+    func noDescriptorGrowth(mode: String) throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "q2t"), .echo])
+        defer { group.stop() }
+        let (balancer, ports) = try startBalancer(group, extra: ["--forward", mode])
+        var counts: [Int] = []
+        for round in 0..<4 {
+            var clients: [TestSocket] = []
+            for k in 0..<100 {
+                let client = try TestSocket(host: "127.0.0.1", port: ports[k % 2])
+                if k % 2 == 0 {
+                    #expect(try HTTPExchange.get("/", on: client).status == 200)
+                } else {
+                    try client.send(TestData.bytes(count: 300_000, seed: UInt64(k)))
+                    client.shutdownWrite()
+                    #expect(try client.receiveAll().count == 300_000)
+                }
+                clients.append(client)
+            }
+            #expect(balancer.openDescriptors >= 100, "the 50 kept-alive connections are open in the balancer")
+            if round == 2 { clients.prefix(20).forEach { $0.reset() } }
+            clients.removeAll()
+            // Pooled pipes stay; connections' sockets must all go.
+            var last = 0
+            let settled = eventually {
+                last = balancer.openDescriptors
+                return counts.isEmpty ? last < 100 : last <= counts[0]
+            }
+            #expect(settled, "round \(round): \(last) descriptors open, first round settled at \(counts.first ?? -1)")
+            counts.append(last)
+        }
+        #expect(balancer.stop() == 0, "SIGTERM ends the process with status 0")
+    }
+
+    @Test("SIGPIPE is ignored: a node that resets mid-write does not kill the process", .timeLimit(.minutes(1)), arguments: ["splice", "copy"])
+    func sigpipeIgnored(mode: String) throws {
+        let node = try RawListener(host: "127.0.0.2")
+        let port = freePort()
+        let balancer = try BalancerProcess([
+            "run", "--listen", "127.0.0.1", "--node", "127.0.0.2", "--service", "s=\(port):\(node.port)", "--forward", mode,
+        ])
+        #expect(balancer.waitUntilListening(port: port))
+        _ = try node.accept()  // the readiness probe's connection
+        for _ in 0..<5 {
+            let client = try TestSocket(host: "127.0.0.1", port: port)
+            let server = try node.accept()
+            let sender = Thread {
+                let block = [UInt8](repeating: 7, count: 1 << 20)
+                for _ in 0..<32 { if (try? client.send(block)) == nil { break } }
+            }
+            sender.start()
+            usleep(20_000)
+            server.reset()
+            _ = try? client.receiveAll()
+        }
+        #expect(balancer.isRunning, "still running; log: \(balancer.log)")
+        let client = try TestSocket(host: "127.0.0.1", port: port)
+        let server = try node.accept()
+        try server.send("alive")
+        server.close()
+        #expect(try client.receiveAll() == Array("alive".utf8))
+        #expect(balancer.stop() == 0)
+    }
+
+    @Test("without CAP_SYS_RESOURCE a spent pipe budget falls back to copying, said once in the log", .timeLimit(.minutes(1)))
+    func pipeBudgetFallsBackToCopy() throws {
+        let group = try StandInGroup(count: 1, speaks: [.echo])
+        defer { group.stop() }
+        // As an unprivileged user, F_SETPIPE_SZ above pipe-max-size fails with EPERM, as it does once the
+        // per-user pipe budget is spent in a default container.
+        let maxSize = Int((try? String(contentsOfFile: "/proc/sys/fs/pipe-max-size", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 1_048_576
+        let wrapper = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let (balancer, ports) = try startBalancer(
+            group, extra: ["--forward", "splice", "--pipe-size", "\(maxSize * 2)"], wrapper: wrapper
+        )
+        for k in 0..<5 {
+            let client = try TestSocket(host: "127.0.0.1", port: ports[0])
+            let payload = TestData.bytes(count: 1 << 20, seed: UInt64(k))
+            try client.send(payload)
+            client.shutdownWrite()
+            #expect(try client.receiveAll() == payload)
+        }
+        let log = balancer.log
+        let notices = log.components(separatedBy: "pipe budget spent").count - 1
+        #expect(notices >= 1 && notices <= 2, "one notice per worker at most; log: \(log)")
+        #expect(balancer.stop() == 0)
+    }
+}
+
+/// Bad settings end with status 2 and one line naming the setting, the value and what is wrong.
+@Suite("command-line errors")
+struct CommandLineErrorTests {
+    private func run(_ arguments: [String]) throws -> CommandResult {
+        try runCommand(tesseraLBExecutable(), arguments, timeout: 20)
+    }
+
+    @Test("an invalid flag value exits 2 with one line naming it", arguments: [
+        (["run", "--node", "127.0.0.2", "--workers", "0"], "--workers \"0\""),
+        (["run", "--node", "127.0.0.2", "--balance", "random"], "--balance \"random\""),
+        (["run", "--node", "127.0.0.2", "--service", "p2p=99999"], "--service"),
+        (["run", "--node", "127.0.0.2", "--listen", "localhost:1"], "--listen"),
+        (["run"], "node"),
+        (["run", "--node", "127.0.0.2", "--no-such-flag"], "--no-such-flag"),
+    ])
+    func invalidFlag(arguments: [String], names: String) throws {
+        let result = try run(arguments)
+        #expect(result.status == 2, "stderr: \(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one line: \(result.stderr)")
+        #expect(result.stderr.contains(names), "names the setting: \(result.stderr)")
+    }
+
+    @Test("a bad config file exits 2 naming the file and the field")
+    func badConfigFile() throws {
+        let path = NSTemporaryDirectory() + "tessera-lb-bad-\(getpid()).json"
+        try #"{"nodes": ["127.0.0.2"], "services": [{"name": "p2p", "listenPort": 9000}, {"name": "q2t", "listenPort": "x"}]}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let result = try run(["run", "--config", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("services[1].listenPort"), "\(result.stderr)")
+        #expect(result.stderr.contains(path), "\(result.stderr)")
+        let missing = try run(["run", "--config", path + ".missing"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains(".missing"), "\(missing.stderr)")
+    }
+
+    @Test("a port already taken exits 1 with the reason")
+    func portTaken() throws {
+        let taken = try RawListener(host: "127.0.0.1")
+        let result = try run(["run", "--listen", "127.0.0.1", "--node", "127.0.0.2", "--service", "s=\(taken.port)"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(taken.port)"), "\(result.stderr)")
+    }
+}

@@ -1,0 +1,116 @@
+import LBForwarding
+import Synchronization
+import TesseraLB
+import Foundation
+import LBConfig
+import LBStandIn
+import LBTestSupport
+import Testing
+
+/// Bytes arrive complete and in order, both ways at once, in every forwarding mode.
+@Suite("byte-exact transfer", .serialized)
+struct TransferTests {
+    @Test("256 MiB each way at once arrive byte-exact", .timeLimit(.minutes(3)), arguments: allModes)
+    func bulkBothWays(mode: BalancerConfig.ForwardMode) throws {
+        let harness = try Harness(speaks: [.echo], mode: mode)
+        defer { harness.stop() }
+        let total = 256 << 20
+        let chunk = 1 << 20
+        let seed = UInt64(0x7E55_E7A0)
+        let client = try harness.connect(timeout: 30)
+
+        let sendError = LockedBox<String?>(nil)
+        let sender = Thread {
+            var block = [UInt8](repeating: 0, count: chunk)
+            do {
+                for offset in stride(from: 0, to: total, by: chunk) {
+                    block.withUnsafeMutableBytes { TestData.fill($0, offset: offset, seed: seed) }
+                    try client.send(block)
+                }
+                client.shutdownWrite()
+            } catch {
+                sendError.set("\(error)")
+            }
+        }
+        sender.start()
+
+        var received = 0
+        var expected = [UInt8](repeating: 0, count: chunk)
+        var pending: [UInt8] = []
+        var mismatchAt: Int? = nil
+        while received < total {
+            let data = try client.receive(max: chunk)
+            if data.isEmpty { break }
+            pending += data
+            while pending.count >= chunk || (received + pending.count == total && !pending.isEmpty) {
+                let n = min(chunk, pending.count)
+                expected.withUnsafeMutableBytes { TestData.fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), offset: received, seed: seed) }
+                let same = pending.withUnsafeBytes { p in expected.withUnsafeBytes { e in memcmp(p.baseAddress!, e.baseAddress!, n) == 0 } }
+                if !same && mismatchAt == nil { mismatchAt = received }
+                received += n
+                pending.removeFirst(n)
+            }
+        }
+        let end = try client.receive()
+        #expect(sendError.value == nil)
+        #expect(received == total, "received \(received) of \(total) bytes")
+        #expect(mismatchAt == nil, "first differing chunk at offset \(mismatchAt ?? -1)")
+        #expect(end.isEmpty, "the echo's FIN follows the last byte")
+    }
+
+    @Test("100-byte segments in bursts reach a slow reader complete, without a stall", .timeLimit(.minutes(1)), arguments: allModes)
+    func smallSegmentsSlowReader(mode: BalancerConfig.ForwardMode) throws {
+        let harness = try Harness(speaks: [.echo], mode: mode)
+        defer { harness.stop() }
+        let client = try harness.connect(timeout: 20)
+        client.setNoDelay()
+        // A small window (but not below one loopback MSS, where TCP's silly-window avoidance takes over).
+        client.setReceiveBuffer(64 * 1024)
+        let segments = 20_000
+        let payload = TestData.bytes(count: segments * 100, seed: 42)
+        let sender = Thread {
+            for burst in stride(from: 0, to: segments, by: 50) {
+                for k in burst..<min(burst + 50, segments) {
+                    try? client.send(Array(payload[(k * 100)..<(k * 100 + 100)]))
+                }
+                usleep(200)
+            }
+            client.shutdownWrite()
+        }
+        sender.start()
+        var received: [UInt8] = []
+        received.reserveCapacity(payload.count)
+        while true {
+            let chunk = try client.receive(max: 1500)
+            if chunk.isEmpty { break }
+            received += chunk
+            if received.count % 16_384 < 1500 { usleep(1_000) }  // a slow reader
+        }
+        #expect(received.count == payload.count)
+        #expect(received == payload)
+    }
+
+    @Test("a short reply is not corked (no SPLICE_F_MORE on the last chunk)", .timeLimit(.minutes(1)), arguments: allModes)
+    func shortRepliesAreNotCorked(mode: BalancerConfig.ForwardMode) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode)
+        defer { harness.stop() }
+        let client = try harness.connect()
+        let started = monotonicSeconds()
+        for _ in 0..<20 {
+            let reply = try HTTPExchange.get("/upcheck", on: client)
+            #expect(reply.body == "I'm up!")
+        }
+        // A corked reply waits ~200 ms for more data: 20 round trips would take over 4 s.
+        let elapsed = monotonicSeconds() - started
+        #expect(elapsed < 2, "20 request/reply round trips took \(elapsed) s")
+    }
+}
+
+/// A value shared with a helper thread.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func set(_ value: Value) { lock.withLock { stored = value } }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Glibc
+
+/// `tessera-lb` (or any of its subcommands) running as a real process, its output collected.
+public final class BalancerProcess: @unchecked Sendable {
+    public let process = Process()
+    private let output = Pipe()
+    private let collected = Collected()
+
+    /// Starts `tessera-lb arguments...`, optionally through a wrapper command (such as setpriv).
+    public init(_ arguments: [String], wrapper: [String] = []) throws {
+        let binary = tesseraLBExecutable().path
+        if wrapper.isEmpty {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: wrapper[0])
+            process.arguments = Array(wrapper.dropFirst()) + [binary] + arguments
+        }
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [collected] handle in
+            collected.append(handle.availableData)
+        }
+        try process.run()
+    }
+
+    /// Everything the process has printed so far (stdout and stderr).
+    public var log: String {
+        collected.text
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Descriptors the process has open, from /proc/PID/fd.
+    public var openDescriptors: Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    /// Waits until `port` on `host` accepts connections (the process is listening), or `seconds` pass.
+    public func waitUntilListening(host: String = "127.0.0.1", port: Int, seconds: Double = 10) -> Bool {
+        eventually(within: seconds, every: 20) { (try? TestSocket(host: host, port: port, timeout: 1)) != nil || !isRunning }
+            && isRunning
+    }
+
+    /// Sends `signal` and waits up to `seconds` for the exit; returns the exit status (nil if still running).
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32? {
+        if process.isRunning { kill(pid, signal) }
+        _ = eventually(within: seconds) { !process.isRunning }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        output.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read it, close).
+public func freePort(host: String = "127.0.0.1") -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { Glibc.close(fd) }
+    var sin = sockaddr_in()
+    sin.sin_family = sa_family_t(AF_INET)
+    inet_pton(AF_INET, host, &sin.sin_addr)
+    _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: sin.sin_port))
+}
+
+/// Output gathered from a reader thread.
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.withLock { data.append(more) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}
