@@ -6,19 +6,25 @@ struct HTTPResponder {
     private let upcheck: [UInt8]
     private let upcheckHead: [UInt8]
     private let serverError: [UInt8]
+    private let serverErrorBody: Int
+    private let ok: [UInt8]
+    private let okHead: [UInt8]
 
     init(node: String, service: String) {
         self.node = node
         self.service = service
         upcheck = Self.response(status: "200 OK", type: "text/plain", body: Array("I'm up!".utf8))
         upcheckHead = Self.response(status: "200 OK", type: "text/plain", body: Array("I'm up!".utf8), head: true)
-        serverError = Self.response(status: "500 Internal Server Error", type: "text/plain", body: Array("failing on purpose".utf8))
+        let failure = Array("failing on purpose".utf8)
+        serverError = Self.response(status: "500 Internal Server Error", type: "text/plain", body: failure)
+        serverErrorBody = failure.count
         // ~1 KiB of JSON, the size of a Q2T answer; names the node so tests can tell who answered.
         var json = "{\"node\":\"\(node)\",\"service\":\"\(service)\",\"key\":\""
         let pad = String(repeating: "A", count: max(0, 1000 - json.count - 40))
         json += pad + "\",\"managedParties\":[]}"
         okBody = Array(json.utf8)
-        _ = okBody
+        ok = Self.response(status: "200 OK", type: "application/json", body: okBody)
+        okHead = Self.response(status: "200 OK", type: "application/json", body: okBody, head: true)
     }
 
     private static func response(status: String, type: String, body: [UInt8], head: Bool = false, close: Bool = false) -> [UInt8] {
@@ -38,66 +44,99 @@ struct HTTPResponder {
     }
 
     /// Answers the first complete request in `input`, appending the response to `output`.
-    func answer(_ input: ArraySlice<UInt8>, failing: Bool, into output: inout [UInt8]) -> Outcome {
-        guard let headerEnd = Self.find(input, [13, 10, 13, 10]) else {
-            return input.count > 64 * 1024 ? .malformed : .incomplete
+    ///
+    /// Byte-level parsing, no strings: the stand-in must never be the bottleneck of a benchmark.
+    func answer(_ input: UnsafeRawBufferPointer, failing: Bool, into output: inout [UInt8]) -> Outcome {
+        let bytes = input.bindMemory(to: UInt8.self)
+        guard let headerEnd = Self.headerEnd(bytes) else {
+            return bytes.count > 64 * 1024 ? .malformed : .incomplete
         }
-        let header = String(decoding: input[input.startIndex..<headerEnd], as: UTF8.self)
-        let lines = header.split(separator: "\r\n", omittingEmptySubsequences: false)
-        let requestLine = lines.first?.split(separator: " ") ?? []
-        guard requestLine.count == 3, requestLine[2].hasPrefix("HTTP/1.") else { return .malformed }
+        // Request line: METHOD SP PATH SP HTTP/1.x CRLF
+        guard let sp1 = Self.index(of: 32, in: bytes, from: 0, to: headerEnd),
+            let sp2 = Self.index(of: 32, in: bytes, from: sp1 + 1, to: headerEnd),
+            let lineEnd = Self.index(of: 13, in: bytes, from: sp2, to: headerEnd + 1),
+            lineEnd - sp2 - 1 == 8, bytes[sp2 + 1] == 72, bytes[sp2 + 6] == 49  // "HTTP/1."
+        else { return .malformed }
+        var close = bytes[sp2 + 8] == 48  // HTTP/1.0
         var contentLength = 0
-        var close = requestLine[2] == "HTTP/1.0"
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingSpaces()
-            if name == "content-length" { contentLength = Int(value) ?? 0 }
-            if name == "connection" { close = value.lowercased() == "close" }
+        var line = lineEnd + 2
+        while line < headerEnd {
+            let next = Self.index(of: 13, in: bytes, from: line, to: headerEnd + 1) ?? headerEnd
+            if Self.hasPrefix(bytes, line, next, "content-length:") {
+                contentLength = Self.integer(bytes, line + 15, next)
+            } else if Self.hasPrefix(bytes, line, next, "connection:") {
+                var v = line + 11
+                while v < next && bytes[v] == 32 { v += 1 }
+                close = Self.hasPrefix(bytes, v, next, "close")
+            }
+            line = next + 2
         }
-        let total = headerEnd - input.startIndex + 4 + contentLength
-        guard input.count >= total else { return .incomplete }
-        let method = requestLine[0]
-        let path = requestLine[1].split(separator: "?").first.map(String.init) ?? ""
-        var response: [UInt8]
+        let total = headerEnd + 4 + contentLength
+        guard bytes.count >= total else { return .incomplete }
+        let isHead = sp1 == 4 && bytes[0] == 72  // HEAD
+        let isUpcheck = Self.hasPrefix(bytes, sp1 + 1, sp2, "/upcheck")
+            && (sp2 == sp1 + 9 || bytes[sp1 + 9] == 63)  // exactly /upcheck, or /upcheck?...
+        let response: [UInt8]
         if failing {
             response = serverError
-        } else if path == "/upcheck" {
-            response = method == "HEAD" ? upcheckHead : upcheck
+        } else if isUpcheck {
+            response = isHead ? upcheckHead : upcheck
         } else {
-            response = Self.response(status: "200 OK", type: "application/json", body: okBody, head: method == "HEAD")
+            response = isHead ? okHead : ok
         }
         if close {
             // Say so, as servers do; the connection is closed after this answer.
-            if let end = Self.find(response[...], [13, 10, 13, 10]) {
-                response.insert(contentsOf: Array("Connection: close\r\n".utf8), at: end + 2)
-            }
+            let bodyBytes = failing ? serverErrorBody : isHead ? 0 : isUpcheck ? 7 : okBody.count
+            let split = response.count - bodyBytes - 2
+            output.append(contentsOf: response[0..<split])
+            output.append(contentsOf: Self.connectionClose)
+            output.append(contentsOf: response[split...])
+        } else {
+            output.append(contentsOf: response)
         }
-        output.append(contentsOf: response)
         return .answered(consumed: total, close: close)
     }
 
-    static let badRequest = response(status: "400 Bad Request", type: "text/plain", body: [], close: true)
+    private static let connectionClose = Array("Connection: close\r\n".utf8)
 
-    private static func find(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        var i = haystack.startIndex
-        let last = haystack.endIndex - needle.count
+    private static func headerEnd(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard b.count >= 4 else { return nil }
+        var i = 0
+        let last = b.count - 4
         while i <= last {
-            if haystack[i] == needle[0] && haystack[i + 1] == needle[1] && haystack[i + 2] == needle[2] && haystack[i + 3] == needle[3] {
-                return i
+            if b[i + 3] != 10 {
+                i += b[i + 3] == 13 ? 1 : 4
+                continue
             }
+            if b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 { return i }
             i += 1
         }
         return nil
     }
-}
 
-extension Substring {
-    fileprivate func trimmingSpaces() -> Substring {
-        var s = self
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return s
+    private static func index(of byte: UInt8, in b: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Int? {
+        var i = from
+        while i < to {
+            if b[i] == byte { return i }
+            i += 1
+        }
+        return nil
     }
+
+    /// Case-insensitive prefix test against a lowercase ASCII literal.
+    private static func hasPrefix(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard to - from >= n else { return false }
+        let p = literal.utf8Start
+        for k in 0..<n where b[from + k] | 0x20 != p[k] && b[from + k] != p[k] { return false }
+        return true
+    }
+
+    private static func integer(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int {
+        var value = 0
+        for k in from..<to where b[k] >= 48 && b[k] <= 57 { value = value * 10 + Int(b[k] - 48) }
+        return value
+    }
+
+    static let badRequest = response(status: "400 Bad Request", type: "text/plain", body: [], close: true)
 }

@@ -150,8 +150,15 @@ final class StandInWorker: @unchecked Sendable {
             c.peerClosed = true
         case .done(let count):
             if let responder = responders[c.portIndex] {
-                c.input.append(contentsOf: readBuffer[0..<count])
-                answer(c, responder, node: node)
+                if c.input.isEmpty {
+                    // The usual case: whole requests in one read, parsed where they landed.
+                    let used = readBuffer.withUnsafeBytes { answer(c, responder, UnsafeRawBufferPointer(rebasing: $0[0..<count]), node: node) }
+                    if used < count { c.input.append(contentsOf: readBuffer[used..<count]) }
+                } else {
+                    c.input.append(contentsOf: readBuffer[0..<count])
+                    let used = c.input.withUnsafeBytes { answer(c, responder, $0, node: node) }
+                    c.input.removeFirst(used)
+                }
             } else {
                 c.output.append(contentsOf: readBuffer[0..<count])  // echo
             }
@@ -163,24 +170,25 @@ final class StandInWorker: @unchecked Sendable {
         }
     }
 
-    private func answer(_ c: Connection, _ responder: HTTPResponder, node: StandInState) {
+    /// Answers every complete request in `input`; returns how many bytes were consumed.
+    private func answer(_ c: Connection, _ responder: HTTPResponder, _ input: UnsafeRawBufferPointer, node: StandInState) -> Int {
         var consumed = 0
-        while consumed < c.input.count && !c.closeWhenFlushed {
-            switch responder.answer(c.input[consumed...], failing: appliedMode == .fail, into: &c.output) {
+        while consumed < input.count && !c.closeWhenFlushed {
+            let rest = UnsafeRawBufferPointer(rebasing: input[consumed...])
+            switch responder.answer(rest, failing: appliedMode == .fail, into: &c.output) {
             case .answered(let used, let close):
                 consumed += used
                 node.requests.add(1, ordering: .relaxed)
                 if close { c.closeWhenFlushed = true }
             case .incomplete:
-                c.input.removeFirst(consumed)
-                return
+                return consumed
             case .malformed:
                 c.output.append(contentsOf: HTTPResponder.badRequest)
                 c.closeWhenFlushed = true
-                consumed = c.input.count
+                return input.count
             }
         }
-        c.input.removeFirst(consumed)
+        return consumed
     }
 
     private func flush(_ c: Connection) {
