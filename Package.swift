@@ -13,6 +13,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
         .target(
@@ -28,9 +31,20 @@ let package = Package(
         .target(name: "LBConfig", dependencies: ["LBBalancing"]),
         .target(name: "LBStandIn", dependencies: ["LBSystem", "LBEngine"]),
         .target(
+            name: "LBHealth",
+            dependencies: [
+                "LBBalancing",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "TesseraLB",
             dependencies: [
-                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn",
+                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn", "LBHealth",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -45,10 +59,11 @@ let package = Package(
         .target(name: "LBTestSupport", dependencies: ["LBSystem", "LBStandIn"], path: "Tests/LBTestSupport"),
         .testTarget(name: "LBSystemTests", dependencies: ["LBSystem", "LBTestSupport"]),
         .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
+        .testTarget(name: "LBHealthTests", dependencies: ["LBHealth", "LBBalancing"]),
         .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TesseraLB", "LBBalancing", "LBConfig", "LBForwarding", "LBStandIn", "LBSystem", "LBTestSupport",
+            dependencies: ["TesseraLB", "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
                 .product(name: "Logging", package: "swift-log")]
         ),
     ]

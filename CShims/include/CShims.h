@@ -83,6 +83,11 @@ extern const int CSHIMS_IPPROTO_TCP;
 extern const int CSHIMS_TCP_NODELAY;
 extern const int CSHIMS_IPPROTO_IPV6;
 extern const int CSHIMS_IPV6_V6ONLY;
+extern const int CSHIMS_SO_KEEPALIVE;
+extern const int CSHIMS_TCP_KEEPIDLE;
+extern const int CSHIMS_TCP_KEEPINTVL;
+extern const int CSHIMS_TCP_KEEPCNT;
+extern const int CSHIMS_TCP_USER_TIMEOUT;
 extern const int CSHIMS_SHUT_WR;
 extern const int CSHIMS_SHUT_RDWR;
 

@@ -23,18 +23,33 @@ public struct NodePicker: Sendable {
 
     /// The next node for a connection, skipping unavailable nodes and those in `excluding`; nil if none.
     @inline(__always)
-    public mutating func pick(from nodes: [NodeState], excluding: NodeSet, now: Int64) -> Int? {
+    public mutating func pick(from nodes: [NodeState], service: Int = 0, excluding: NodeSet, now: Int64) -> Int? {
         switch algorithm {
-        case .roundrobin: pickRoundRobin(nodes, excluding, now)
-        case .leastconn: pickLeastConnections(nodes, excluding, now)
+        case .roundrobin: pickRoundRobin(nodes, service, excluding, now)
+        case .leastconn: pickLeastConnections(nodes, service, excluding, now)
         }
     }
 
-    private mutating func pickRoundRobin(_ nodes: [NodeState], _ excluding: NodeSet, _ now: Int64) -> Int? {
+    /// With every node unavailable: the node whose last failed connect is the oldest, not yet tried
+    /// (the `least-recently-failed` all-down policy). Nil when all were tried.
+    public func pickLeastRecentlyFailed(from nodes: [NodeState], excluding: NodeSet) -> Int? {
+        var best: Int? = nil
+        var oldest = Int64.max
+        for i in nodes.indices where !excluding.contains(i) {
+            let at = nodes[i].lastFailureAt.load(ordering: .relaxed)
+            if at < oldest {
+                oldest = at
+                best = i
+            }
+        }
+        return best
+    }
+
+    private mutating func pickRoundRobin(_ nodes: [NodeState], _ service: Int, _ excluding: NodeSet, _ now: Int64) -> Int? {
         let count = nodes.count
         for step in 0..<count {
             let i = (cursor + step) % count
-            if !excluding.contains(i) && nodes[i].isAvailable(now: now) {
+            if !excluding.contains(i) && nodes[i].isAvailable(now: now, service: service) {
                 cursor = (i + 1) % count
                 return i
             }
@@ -42,13 +57,13 @@ public struct NodePicker: Sendable {
         return nil
     }
 
-    private mutating func pickLeastConnections(_ nodes: [NodeState], _ excluding: NodeSet, _ now: Int64) -> Int? {
+    private mutating func pickLeastConnections(_ nodes: [NodeState], _ service: Int, _ excluding: NodeSet, _ now: Int64) -> Int? {
         let count = nodes.count
         var best: Int? = nil
         var bestLoad = Int.max
         for step in 0..<count {
             let i = (cursor + step) % count
-            guard !excluding.contains(i) && nodes[i].isAvailable(now: now) else { continue }
+            guard !excluding.contains(i) && nodes[i].isAvailable(now: now, service: service) else { continue }
             let load = nodes[i].activeConnections.load(ordering: .relaxed)
             if load < bestLoad {
                 best = i

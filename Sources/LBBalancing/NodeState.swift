@@ -12,6 +12,13 @@ public final class NodeState: Sendable {
     /// Passive health: failed connects in the current window, and when the window began.
     let failures = Atomic<Int>(0)
     let failureWindowStart = Atomic<Int64>(0)
+    /// Services (bit = service index) whose own probe failed (health scope `service`): the node is out of those
+    /// services' pools only.
+    let servicesDown = Atomic<UInt64>(0)
+    /// Bumped each time the node is marked down, so workers close its open connections once per mark-down.
+    public let markDownEpoch = Atomic<Int>(0)
+    /// When the last failed connect happened (monotonic ms), for the all-down fallback.
+    public let lastFailureAt = Atomic<Int64>(0)
     /// Open connections to this node across all workers (for leastconn, and status).
     public let activeConnections = Atomic<Int>(0)
     /// Failed connects ever (for status and metrics).
@@ -26,15 +33,35 @@ public final class NodeState: Sendable {
     public var isMarkedUp: Bool { markedUp.load(ordering: .relaxed) }
 
     /// Puts the node in or out of every pool at once (health loop, operator). Returns the previous value.
+    /// Marking down also bumps `markDownEpoch`, which tells workers to deal with its open connections.
     @discardableResult
     public func setMarkedUp(_ up: Bool) -> Bool {
-        markedUp.exchange(up, ordering: .relaxed)
+        let previous = markedUp.exchange(up, ordering: .relaxed)
+        if previous && !up { markDownEpoch.add(1, ordering: .relaxed) }
+        if up { failedOutUntil.store(0, ordering: .relaxed) }
+        return previous
     }
 
-    /// Whether new connections may go to this node now.
+    /// Puts the node in or out of one service's pool (health scope `service`).
+    public func setServiceUp(_ service: Int, _ up: Bool) {
+        let bit = UInt64(1) << UInt64(service)
+        if up {
+            servicesDown.bitwiseAnd(~bit, ordering: .relaxed)
+        } else if servicesDown.bitwiseOr(bit, ordering: .relaxed).oldValue & bit == 0 {
+            markDownEpoch.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Whether the node's own probe for `service` has it out of that service's pool.
+    public func isServiceDown(_ service: Int) -> Bool {
+        servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) != 0
+    }
+
+    /// Whether new connections for `service` may go to this node now.
     @inline(__always)
-    public func isAvailable(now: Int64) -> Bool {
+    public func isAvailable(now: Int64, service: Int = 0) -> Bool {
         markedUp.load(ordering: .relaxed) && failedOutUntil.load(ordering: .relaxed) <= now
+            && servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) == 0
     }
 
     /// Whether passive health has the node out at `now`.

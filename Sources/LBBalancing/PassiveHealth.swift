@@ -18,6 +18,7 @@ public struct PassiveHealth: Sendable {
     @discardableResult
     public func recordFailure(_ node: NodeState, now: Int64) -> Bool {
         node.connectFailures.add(1, ordering: .relaxed)
+        node.lastFailureAt.store(now, ordering: .relaxed)
         guard maxFails > 0 else { return false }
         let windowStart = node.failureWindowStart.load(ordering: .relaxed)
         let count: Int

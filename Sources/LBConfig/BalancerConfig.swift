@@ -19,14 +19,70 @@ public struct BalancerConfig: Sendable, Equatable {
     /// One balanced service: a listener and the port it forwards to on every node.
     public struct Service: Sendable, Equatable {
         public var name: String
+        /// The TCP port the service listens on (on `listenAddress`); unused when `listenPath` is set.
         public var listenPort: Int
         public var nodePort: Int
+        /// A unix-socket path to listen on instead of a TCP port (GoQuorum's `tm.ipc`); forwarded to the
+        /// nodes' TCP `nodePort`.
+        public var listenPath: String?
 
-        public init(name: String, listenPort: Int, nodePort: Int? = nil) {
+        public init(name: String, listenPort: Int, nodePort: Int? = nil, listenPath: String? = nil) {
             self.name = name
             self.listenPort = listenPort
             self.nodePort = nodePort ?? listenPort
+            self.listenPath = listenPath
         }
+    }
+
+    /// Active health: the probe loop's `GET /upcheck` on each node (see docs/health.md).
+    public struct Health: Sendable, Equatable {
+        /// Whether to probe at all; off leaves only passive health (failed connects).
+        public var enabled = true
+        /// The node port probed; nil means the node port of the service named `p2p` (else the first service).
+        public var port: Int? = nil
+        public var path = "/upcheck"
+        public var expectStatus = 200
+        /// Text the body must contain; empty turns the body check off.
+        public var expectBody = "I'm up!"
+        public var intervalMs = 1_000
+        /// The interval while a node is changing state (HAProxy's fastinter).
+        public var fastIntervalMs = 300
+        /// Covers connect, request and the whole response.
+        public var timeoutMs = 1_000
+        public var rise = 2
+        public var fall = 2
+        /// `up`: nodes start up and the first failed probe takes them out; `down`: out until `rise` successes.
+        public var initialState: InitialState = .up
+        /// `node`: one probe per node (the P2P port) decides for every service; `service`: each service's own
+        /// port is probed too, and its failure takes the node out of that service only.
+        public var scope: Scope = .node
+        /// What happens to open connections of a node marked down.
+        public var onMarkedDown: OnMarkedDown = .shutdownSessions
+        /// HTTPS for nodes whose P2P server uses TLS (Tessera's sslConfig); nil is plain HTTP.
+        public var tls: TLS? = nil
+
+        public enum InitialState: String, Sendable, CaseIterable { case up, down }
+        public enum Scope: String, Sendable, CaseIterable { case node, service }
+        public enum OnMarkedDown: String, Sendable, CaseIterable {
+            /// Close them, so pooled clients reconnect to a healthy node (HAProxy's shutdown-sessions).
+            case shutdownSessions = "shutdown-sessions"
+            /// Leave them; TCP_USER_TIMEOUT and keepalive still bound a dead node's connections.
+            case keep
+        }
+
+        /// Probe TLS: trust, client certificate for mutual TLS, and the name to verify.
+        public struct TLS: Sendable, Equatable {
+            public var caFile: String? = nil
+            public var certificateFile: String? = nil
+            public var keyFile: String? = nil
+            /// SNI and verification name (the certificate is usually issued for the advertised address).
+            public var serverName: String? = nil
+            /// Skip certificate verification (testing only).
+            public var insecure = false
+            public init() {}
+        }
+
+        public init() {}
     }
 
     /// How bytes move between the two sockets of a connection.
@@ -66,6 +122,19 @@ public struct BalancerConfig: Sendable, Equatable {
     public var forward: ForwardMode = .auto
     /// Pipe capacity asked for with F_SETPIPE_SZ, bytes.
     public var pipeSize: Int = 65_536
+    public var health = Health()
+    /// TCP_USER_TIMEOUT on node sockets, milliseconds (0: kernel default): unacknowledged data to a node that
+    /// vanished fails the connection in bounded time.
+    public var nodeUserTimeoutMs: Int = 10_000
+    /// TCP keepalive on node sockets: idle seconds before the first probe (0: off).
+    public var nodeKeepaliveSeconds: Int = 30
+    /// With every node down: `refuse` new clients at once, or send them to the least recently failed node.
+    public var allDown: AllDownPolicy = .refuse
+
+    public enum AllDownPolicy: String, Sendable, CaseIterable {
+        case refuse
+        case leastRecentlyFailed = "least-recently-failed"
+    }
 
     public init() {}
 }

@@ -7,6 +7,8 @@ public protocol Engine: AnyObject, Sendable {
     func start() throws
     /// Stops accepting: closes the listeners; open connections go on.
     func stopAccepting()
+    /// Tells the workers that node states changed, so they act on open connections of nodes marked down.
+    func nodesChanged()
     /// Open connections across all workers.
     var openConnections: Int { get }
     /// Closes everything and joins the workers.

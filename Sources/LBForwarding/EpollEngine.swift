@@ -61,6 +61,11 @@ public final class EpollEngine: Engine, @unchecked Sendable {
         for worker in workers { worker.wake() }
     }
 
+    /// Tells the workers that node states changed (a node was marked down), so they act on open connections.
+    public func nodesChanged() {
+        for worker in workers { worker.wake() }
+    }
+
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
 
     /// Per-worker counters, for status and metrics.

@@ -39,6 +39,14 @@ public struct ForwardingPlan: Sendable {
     public let passiveHealth: PassiveHealth
     public let mode: ForwardingMode
     public let pipeSize: Int
+    /// TCP_USER_TIMEOUT on node sockets (0: kernel default).
+    public let nodeUserTimeoutMs: Int
+    /// Keepalive idle seconds on node sockets (0: off).
+    public let nodeKeepaliveSeconds: Int
+    /// With every node unavailable, try the least recently failed one instead of closing the client.
+    public let allDownFallback: Bool
+    /// Close a node's open connections when it is marked down (HAProxy's shutdown-sessions).
+    public let closeSessionsOnMarkDown: Bool
     /// Called (rarely, off the per-event path) with one line worth logging: pipe budget spent, EMFILE...
     public let notice: @Sendable (String) -> Void
 
@@ -53,6 +61,10 @@ public struct ForwardingPlan: Sendable {
         passiveHealth: PassiveHealth = PassiveHealth(maxFails: 3, failTimeoutMs: 5_000),
         mode: ForwardingMode = .auto,
         pipeSize: Int = 65_536,
+        nodeUserTimeoutMs: Int = 10_000,
+        nodeKeepaliveSeconds: Int = 30,
+        allDownFallback: Bool = false,
+        closeSessionsOnMarkDown: Bool = true,
         notice: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         precondition(nodes.count <= 64, "at most 64 nodes")
@@ -66,6 +78,10 @@ public struct ForwardingPlan: Sendable {
         self.passiveHealth = passiveHealth
         self.mode = mode
         self.pipeSize = pipeSize
+        self.nodeUserTimeoutMs = nodeUserTimeoutMs
+        self.nodeKeepaliveSeconds = nodeKeepaliveSeconds
+        self.allDownFallback = allDownFallback
+        self.closeSessionsOnMarkDown = closeSessionsOnMarkDown
         self.notice = notice
     }
 }

@@ -7,12 +7,16 @@ extension Worker {
     /// Picks the next node not yet tried and starts a non-blocking connect; on an immediate failure, counts it
     /// against the node and tries the next. With no node left, the client is closed.
     func startConnect(_ i: Int32) {
-        let service = plan.services[Int(slots[i].service)]
-        while let node = picker.pick(from: plan.nodes, excluding: slots[i].tried, now: now) {
+        let serviceIndex = Int(slots[i].service)
+        let service = plan.services[serviceIndex]
+        while let node = picker.pick(from: plan.nodes, service: serviceIndex, excluding: slots[i].tried, now: now)
+            ?? (plan.allDownFallback ? picker.pickLeastRecentlyFailed(from: plan.nodes, excluding: slots[i].tried) : nil)
+        {
             slots[i].tried.insert(node)
             let state = plan.nodes[node]
             do {
                 let (fd, connected) = try Socket.connect(to: service.nodeAddresses[node])
+                Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
                 slots[i].server = fd
                 slots[i].node = Int32(node)
                 state.activeConnections.add(1, ordering: .relaxed)

@@ -31,6 +31,8 @@ final class Worker: @unchecked Sendable {
     /// (edge-triggered epoll will not report them again).
     var pending: [(slot: Int32, generation: UInt32)] = []
     var now: Int64 = MonotonicClock.nowMilliseconds()
+    /// Each node's mark-down epoch as this worker last acted on it.
+    var seenMarkDowns: [Int]
 
     /// How much one connection may move in one turn before others get theirs.
     static let fairShareBytes = 1 << 20
@@ -51,6 +53,7 @@ final class Worker: @unchecked Sendable {
         self.pipes = PipePool(requestedSize: plan.pipeSize, notice: plan.notice)
         self.buffers = BufferPool(bufferSize: Self.copyBufferSize, count: 2 * capacity)
         self.picker = NodePicker(algorithm: plan.balance, start: index % max(1, plan.nodes.count))
+        self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         pending.reserveCapacity(capacity)
         try epoll.add(wakeFd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.wake.raw)
         for (i, fd) in listeners.enumerated() {
@@ -89,6 +92,7 @@ final class Worker: @unchecked Sendable {
         if token == .wake {
             EventFd.drain(wakeFd)
             if shared.stopAccepting.load(ordering: .relaxed) { closeListeners() }
+            closeSessionsOfMarkedDownNodes()
             return
         }
         if let listener = token.listenerIndex {
@@ -132,6 +136,29 @@ final class Worker: @unchecked Sendable {
         }
         while !slots.idle.isEmpty, slots[slots.idle.head].deadline <= now {
             finish(slots.idle.head, reset: false)
+        }
+    }
+
+    /// A node was marked down (its epoch moved): close its open connections, so that pooled clients reconnect
+    /// to a healthy node instead of waiting on one that stopped answering.
+    private func closeSessionsOfMarkedDownNodes() {
+        var changed = NodeSet()
+        for n in plan.nodes.indices {
+            let epoch = plan.nodes[n].markDownEpoch.load(ordering: .relaxed)
+            if epoch != seenMarkDowns[n] {
+                seenMarkDowns[n] = epoch
+                changed.insert(n)
+            }
+        }
+        guard changed.bits != 0, plan.closeSessionsOnMarkDown else { return }
+        for i in 0..<Int32(slots.capacity) where slots[i].phase != .free && slots[i].node >= 0 {
+            let n = Int(slots[i].node)
+            guard changed.contains(n) else { continue }
+            let node = plan.nodes[n]
+            if !node.isMarkedUp || node.isServiceDown(Int(slots[i].service)) {
+                counters.closedOnMarkDown.bump()
+                finish(i, reset: false)
+            }
         }
     }
 

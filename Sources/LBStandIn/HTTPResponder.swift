@@ -7,6 +7,7 @@ struct HTTPResponder {
     private let upcheckHead: [UInt8]
     private let serverError: [UInt8]
     private let serverErrorBody: Int
+    private let databaseUnavailable = Self.response(status: "200 OK", type: "text/plain", body: Array("Database unavailable".utf8))
     private let ok: [UInt8]
     private let okHead: [UInt8]
 
@@ -46,7 +47,8 @@ struct HTTPResponder {
     /// Answers the first complete request in `input`, appending the response to `output`.
     ///
     /// Byte-level parsing, no strings: the stand-in must never be the bottleneck of a benchmark.
-    func answer(_ input: UnsafeRawBufferPointer, failing: Bool, into output: inout [UInt8]) -> Outcome {
+    func answer(_ input: UnsafeRawBufferPointer, mode: StandInMode, into output: inout [UInt8]) -> Outcome {
+        let failing = mode == .fail
         let bytes = input.bindMemory(to: UInt8.self)
         guard let headerEnd = Self.headerEnd(bytes) else {
             return bytes.count > 64 * 1024 ? .malformed : .incomplete
@@ -79,6 +81,8 @@ struct HTTPResponder {
         let response: [UInt8]
         if failing {
             response = serverError
+        } else if mode == .wrongbody {
+            response = databaseUnavailable
         } else if isUpcheck {
             response = isHead ? upcheckHead : upcheck
         } else {
@@ -86,7 +90,7 @@ struct HTTPResponder {
         }
         if close {
             // Say so, as servers do; the connection is closed after this answer.
-            let bodyBytes = failing ? serverErrorBody : isHead ? 0 : isUpcheck ? 7 : okBody.count
+            let bodyBytes = failing ? serverErrorBody : mode == .wrongbody ? 20 : isHead ? 0 : isUpcheck ? 7 : okBody.count
             let split = response.count - bodyBytes - 2
             output.append(contentsOf: response[0..<split])
             output.append(contentsOf: Self.connectionClose)

@@ -37,7 +37,7 @@ final class StandInControl: Sendable {
                     apply(mode)
                     reply = "ok\n"
                 } else {
-                    reply = "error: expected 'mode up|refuse|hang|fail|reset'\n"
+                    reply = "error: expected 'mode up|refuse|hang|fail|reset|wrongbody|slow'\n"
                 }
                 _ = reply.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
                 Glibc.close(fd)

@@ -10,6 +10,10 @@ public enum StandInMode: String, Sendable, CaseIterable {
     case fail
     /// Accepts, then resets every connection.
     case reset
+    /// Answers 200 with another body (`Database unavailable`, as one Tessera version's upcheck did).
+    case wrongbody
+    /// Answers correctly, but only after 2 seconds.
+    case slow
 
     var code: Int { Self.allCases.firstIndex(of: self)! }
     init(code: Int) { self = Self.allCases[code] }

@@ -104,7 +104,7 @@ final class StandInWorker: @unchecked Sendable {
             for fd in Array(connections.keys) { close(fd, reset: true) }
         case .reset:
             for fd in Array(connections.keys) { close(fd, reset: true) }
-        case .up, .hang, .fail:
+        case .up, .hang, .fail, .wrongbody, .slow:
             break
         }
         appliedMode = mode
@@ -149,6 +149,7 @@ final class StandInWorker: @unchecked Sendable {
         case .done(0):
             c.peerClosed = true
         case .done(let count):
+            if appliedMode == .slow { usleep(2_000_000) }  // this worker stalls: every answer is late
             if let responder = responders[c.portIndex] {
                 if c.input.isEmpty {
                     // The usual case: whole requests in one read, parsed where they landed.
@@ -175,7 +176,7 @@ final class StandInWorker: @unchecked Sendable {
         var consumed = 0
         while consumed < input.count && !c.closeWhenFlushed {
             let rest = UnsafeRawBufferPointer(rebasing: input[consumed...])
-            switch responder.answer(rest, failing: appliedMode == .fail, into: &c.output) {
+            switch responder.answer(rest, mode: appliedMode, into: &c.output) {
             case .answered(let used, let close):
                 consumed += used
                 node.requests.add(1, ordering: .relaxed)

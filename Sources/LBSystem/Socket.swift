@@ -110,6 +110,30 @@ public enum Socket {
         _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1)
     }
 
+    /// Bounds how long a connection to a vanished peer can live: TCP_USER_TIMEOUT (unacknowledged data fails
+    /// the connection after `userTimeoutMs`; 0 leaves the kernel default) and keepalive probes after
+    /// `keepaliveIdleSeconds` of silence (0: off), 3 probes 5 s apart.
+    @inline(__always)
+    public static func bound(_ fd: Int32, userTimeoutMs: Int, keepaliveIdleSeconds: Int) {
+        if userTimeoutMs > 0 { _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_USER_TIMEOUT, Int32(userTimeoutMs)) }
+        if keepaliveIdleSeconds > 0 {
+            _ = cshims_set_int_option(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_KEEPALIVE, 1)
+            _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPIDLE, Int32(keepaliveIdleSeconds))
+            _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPINTVL, 5)
+            _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPCNT, 3)
+        }
+    }
+
+    /// Reads an integer socket option (for tests): (level, name) as in `optionUserTimeout`.
+    public static func intOption(_ fd: Int32, _ option: (Int32, Int32)) -> Int {
+        var value: Int32 = 0
+        _ = cshims_get_int_option(fd, option.0, option.1, &value)
+        return Int(value)
+    }
+
+    public static let optionUserTimeout = (CSHIMS_IPPROTO_TCP, CSHIMS_TCP_USER_TIMEOUT)
+    public static let optionKeepalive = (CSHIMS_SOL_SOCKET, CSHIMS_SO_KEEPALIVE)
+
     /// Reads TCP_NODELAY (for tests).
     public static func noDelay(_ fd: Int32) -> Bool {
         var value: Int32 = 0

@@ -2,8 +2,11 @@ public import LBBalancing
 public import LBConfig
 public import LBForwarding
 public import Logging
+public import LBHealth
 import LBSystem
+import Dispatch
 import Glibc
+import Synchronization
 
 /// A running tessera-lb: the configuration resolved into addresses and shared node state, and the engine
 /// that forwards. Start it, stop it; the command line and the tests go through this type.
@@ -12,6 +15,9 @@ public final class Balancer: @unchecked Sendable {
     /// Shared node state, in the configuration's node order.
     public let nodes: [NodeState]
     public let engine: EpollEngine
+    /// The probe loop, when active health is on.
+    public let health: HealthChecker?
+    private let healthTask = Mutex<Task<Void, Never>?>(nil)
     private let logger: Logger
 
     /// Resolves every node's host name and builds the engine (nothing listens yet).
@@ -41,7 +47,8 @@ public final class Balancer: @unchecked Sendable {
                 nodeAddresses: hosts.map { $0.withPort(service.nodePort) }
             )
         }
-        nodes = config.nodes.map { NodeState(name: $0.name) }
+        let startUp = !config.health.enabled || config.health.initialState == .up
+        nodes = config.nodes.map { NodeState(name: $0.name, initiallyUp: startUp) }
         let plan = ForwardingPlan(
             services: services,
             nodes: nodes,
@@ -53,9 +60,68 @@ public final class Balancer: @unchecked Sendable {
             passiveHealth: PassiveHealth(maxFails: config.maxFails, failTimeoutMs: Int64(config.failTimeoutMs)),
             mode: ForwardingMode(rawValue: config.forward.rawValue) ?? .auto,
             pipeSize: config.pipeSize,
+            nodeUserTimeoutMs: config.nodeUserTimeoutMs,
+            nodeKeepaliveSeconds: config.nodeKeepaliveSeconds,
+            allDownFallback: config.allDown == .leastRecentlyFailed,
+            closeSessionsOnMarkDown: config.health.onMarkedDown == .shutdownSessions,
             notice: { [logger] line in logger.warning("\(line)") }
         )
-        engine = EpollEngine(plan: plan)
+        let engine = EpollEngine(plan: plan)
+        self.engine = engine
+        health = try Self.makeHealthChecker(config: config, hosts: hosts, nodes: nodes, logger: logger) {
+            engine.nodesChanged()
+        }
+    }
+
+    /// The probe loop over every node's health port (and each service's own port with scope `service`).
+    private static func makeHealthChecker(
+        config: BalancerConfig,
+        hosts: [SocketAddress],
+        nodes: [NodeState],
+        logger: Logger,
+        onChange: @escaping @Sendable () -> Void
+    ) throws(BalancerError) -> HealthChecker? {
+        let h = config.health
+        guard h.enabled else { return nil }
+        let healthPort = h.port ?? (config.services.first { $0.name == "p2p" } ?? config.services[0]).nodePort
+        var targets: [HealthChecker.Target] = []
+        for (n, node) in config.nodes.enumerated() {
+            let host = node.host
+            _ = hosts[n]
+            targets.append(.init(node: n, host: host, port: healthPort))
+            if h.scope == .service {
+                for (s, service) in config.services.enumerated() where service.nodePort != healthPort {
+                    targets.append(.init(node: n, host: host, port: service.nodePort, service: s, serviceName: service.name))
+                }
+            }
+        }
+        let tls = h.tls.map {
+            ProbeSettings.TLS(
+                caFile: $0.caFile, certificateFile: $0.certificateFile, keyFile: $0.keyFile, serverName: $0.serverName,
+                insecure: $0.insecure
+            )
+        }
+        let prober: Prober
+        do {
+            prober = try Prober(
+                settings: ProbeSettings(
+                    path: h.path, expectStatus: h.expectStatus, expectBody: h.expectBody, timeoutMs: h.timeoutMs, tls: tls
+                )
+            )
+        } catch {
+            throw BalancerError("health probe TLS settings: \(error)")
+        }
+        return HealthChecker(
+            nodes: nodes,
+            targets: targets,
+            prober: prober,
+            timing: .init(
+                intervalMs: h.intervalMs, fastIntervalMs: h.fastIntervalMs, rise: h.rise, fall: h.fall,
+                startUp: h.initialState == .up
+            ),
+            logger: logger,
+            onChange: onChange
+        )
     }
 
     /// Opens the listeners and starts forwarding.
@@ -66,6 +132,9 @@ public final class Balancer: @unchecked Sendable {
             try engine.start()
         } catch {
             throw BalancerError("cannot listen: \(error)")
+        }
+        if let health {
+            healthTask.withLock { $0 = Task.detached { await health.run() } }
         }
         let plan = engine.plan
         let listening = zip(plan.services, engine.listeningPorts).map { "\($0.name)=\(config.listenAddress):\($1)" }
@@ -84,6 +153,16 @@ public final class Balancer: @unchecked Sendable {
 
     /// Stops accepting, closes every connection and joins the workers.
     public func stop() {
+        if let task = healthTask.withLock({ $0 }) {
+            task.cancel()
+            // Wait for the probe loop to close its HTTP client.
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                await task.value
+                done.signal()
+            }
+            done.wait()
+        }
         engine.stop()
     }
 

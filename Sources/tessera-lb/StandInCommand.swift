@@ -26,7 +26,7 @@ struct StandInCommand: ParsableCommand {
     @Option(help: "Also serve raw TCP echo on this port.")
     var echoPort: Int?
 
-    @Option(help: "Take control lines (mode up|refuse|hang|fail|reset) on this port.")
+    @Option(help: "Take control lines (mode up|refuse|hang|fail|reset|wrongbody|slow) on this port.")
     var controlPort: Int?
 
     @Option(help: "Worker threads.")

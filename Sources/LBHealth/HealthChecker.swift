@@ -1,0 +1,162 @@
+public import LBBalancing
+public import Logging
+import Foundation
+import Synchronization
+
+/// The probe loop: one task per target (a node's P2P port, or with scope `service` each service's port too),
+/// running beside the forwarding workers, never on their threads. Each target probes every `interval` (with a
+/// little jitter, so nodes are not probed in lockstep), or every `fastInterval` while changing state, and puts
+/// its node in or out of the pools on a rise or fall.
+public final class HealthChecker: Sendable {
+    /// One thing to probe.
+    public struct Target: Sendable {
+        public let node: Int
+        public let host: String
+        public let port: Int
+        /// nil: the node-wide probe (its failure takes the node out of every service); else a service index.
+        public let service: Int?
+        public let serviceName: String?
+
+        public init(node: Int, host: String, port: Int, service: Int? = nil, serviceName: String? = nil) {
+            self.node = node
+            self.host = host
+            self.port = port
+            self.service = service
+            self.serviceName = serviceName
+        }
+    }
+
+    /// The timing of the loop.
+    public struct Timing: Sendable {
+        public var intervalMs: Int
+        public var fastIntervalMs: Int
+        public var rise: Int
+        public var fall: Int
+        public var startUp: Bool
+        public init(intervalMs: Int = 1_000, fastIntervalMs: Int = 300, rise: Int = 2, fall: Int = 2, startUp: Bool = true) {
+            self.intervalMs = intervalMs
+            self.fastIntervalMs = fastIntervalMs
+            self.rise = rise
+            self.fall = fall
+            self.startUp = startUp
+        }
+    }
+
+    /// The last thing a target's probe saw, for status pages.
+    public struct Report: Sendable {
+        public let target: Target
+        public let isUp: Bool
+        public let lastResult: ProbeResult?
+        public let lastGood: Date?
+        public let since: Date
+    }
+
+    private let nodes: [NodeState]
+    private let targets: [Target]
+    private let prober: Prober
+    private let timing: Timing
+    private let logger: Logger
+    private let onChange: @Sendable () -> Void
+    private let reports: Mutex<[Report]>
+
+    /// - Parameter onChange: called after a node went down (so the engine can close its sessions).
+    public init(
+        nodes: [NodeState],
+        targets: [Target],
+        prober: Prober,
+        timing: Timing,
+        logger: Logger,
+        onChange: @escaping @Sendable () -> Void
+    ) {
+        self.nodes = nodes
+        self.targets = targets
+        self.prober = prober
+        self.timing = timing
+        self.logger = logger
+        self.onChange = onChange
+        let now = Date()
+        reports = Mutex(targets.map { Report(target: $0, isUp: timing.startUp, lastResult: nil, lastGood: nil, since: now) })
+    }
+
+    /// What each target saw last.
+    public var report: [Report] { reports.withLock { $0 } }
+
+    /// Probes until the task is cancelled, then closes the HTTP client.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for index in targets.indices {
+                group.addTask { await self.loop(index) }
+            }
+        }
+        await prober.shutdown()
+    }
+
+    private func loop(_ index: Int) async {
+        let target = targets[index]
+        let node = nodes[target.node]
+        var machine = HealthStateMachine(rise: timing.rise, fall: timing.fall, startUp: timing.startUp)
+        var lastGood: Date? = nil
+        var since = Date()
+        // Spread the first probes over one interval.
+        try? await Task.sleep(for: .milliseconds(Int.random(in: 0...max(1, timing.intervalMs / 4))))
+        while !Task.isCancelled {
+            // Passive and active health together: a node taken out by failed connects comes back only through
+            // the probe.
+            if target.service == nil, node.isFailedOut(now: MonotonicClockShim.now()), machine.isUp,
+                let transition = machine.forceDown()
+            {
+                since = Date()
+                apply(transition, target: target, reason: "max_fails failed connects", lastGood: lastGood)
+            }
+            let result = await prober.probe(host: target.host, port: target.port)
+            if result.isHealthy { lastGood = Date() }
+            if let transition = machine.record(success: result.isHealthy) {
+                since = Date()
+                apply(transition, target: target, reason: result.description, lastGood: lastGood)
+            }
+            let isUp = machine.isUp
+            let seen = lastGood
+            let changedAt = since
+            reports.withLock {
+                $0[index] = Report(target: target, isUp: isUp, lastResult: result, lastGood: seen, since: changedAt)
+            }
+            let base = machine.isChanging ? timing.fastIntervalMs : timing.intervalMs
+            let jitter = Int.random(in: -(base / 10)...(base / 10))
+            try? await Task.sleep(for: .milliseconds(max(1, base + jitter)))
+        }
+    }
+
+    private func apply(_ transition: HealthStateMachine.Transition, target: Target, reason: String, lastGood: Date?) {
+        let node = nodes[target.node]
+        let up = transition == .wentUp
+        if let service = target.service {
+            node.setServiceUp(service, up)
+        } else {
+            node.setMarkedUp(up)
+        }
+        if !up { onChange() }
+        var metadata: Logger.Metadata = [
+            "node": "\(node.name)", "probe": "\(target.host):\(target.port)", "reason": "\(reason)",
+        ]
+        if let name = target.serviceName { metadata["service"] = "\(name)" }
+        if let lastGood {
+            metadata["last_good_probe"] = "\(String(format: "%.1f", Date().timeIntervalSince(lastGood))) s ago"
+        } else {
+            metadata["last_good_probe"] = "never"
+        }
+        if up {
+            logger.notice("node up", metadata: metadata)
+        } else {
+            logger.warning("node down", metadata: metadata)
+        }
+    }
+}
+
+/// Monotonic milliseconds on the same clock as the forwarding workers (CLOCK_MONOTONIC_COARSE).
+enum MonotonicClockShim {
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}

@@ -1,0 +1,32 @@
+/// What one probe saw.
+public enum ProbeResult: Sendable, Equatable, CustomStringConvertible {
+    case healthy
+    /// The node answered with another status than expected.
+    case status(Int)
+    /// The status was right but the body lacked the expected text (e.g. `Database unavailable`).
+    case bodyMismatch(String)
+    /// No complete answer within the timeout (connect, send and the whole response).
+    case timeout
+    case refused
+    case reset
+    case tlsError(String)
+    case other(String)
+
+    public var isHealthy: Bool { self == .healthy }
+
+    public var description: String {
+        switch self {
+        case .healthy: "healthy"
+        case .status(let code):
+            code == 401
+                ? "status 401 (the node's useWhiteList probably rejects the balancer's address)"
+                : "status \(code)"
+        case .bodyMismatch(let body): "body without the expected text: \"\(body.prefix(60))\""
+        case .timeout: "timeout"
+        case .refused: "connection refused"
+        case .reset: "connection reset"
+        case .tlsError(let text): "TLS error: \(text)"
+        case .other(let text): text
+        }
+    }
+}
