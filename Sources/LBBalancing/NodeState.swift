@@ -7,6 +7,8 @@ public final class NodeState: Sendable {
     public let name: String
     /// False while the health loop (or an operator) has the node out of every pool.
     let markedUp: Atomic<Bool>
+    /// What an operator set: enabled, draining or disabled (`AdminState.rawValue`). Probes never change it.
+    let admin = Atomic<Int>(AdminState.enabled.rawValue)
     /// Passive health: the node is out until this monotonic time (ms); 0 when not failed out.
     let failedOutUntil = Atomic<Int64>(0)
     /// Passive health: failed connects in the current window, and when the window began.
@@ -57,15 +59,43 @@ public final class NodeState: Sendable {
         servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) != 0
     }
 
+    /// The operator's setting for this node.
+    public var adminState: AdminState { AdminState(rawValue: admin.load(ordering: .relaxed)) ?? .enabled }
+
+    /// Sets the operator's state: `draining` takes no new connections and lets open ones finish; `disabled`
+    /// takes none and has workers deal with open ones as for a node marked down. Survives probe results.
+    public func setAdminState(_ state: AdminState) {
+        let previous = admin.exchange(state.rawValue, ordering: .relaxed)
+        if state == .disabled && previous != AdminState.disabled.rawValue { markDownEpoch.add(1, ordering: .relaxed) }
+    }
+
+    /// Whether workers should close this node's open connections (marked down, or disabled by hand).
+    public var isOut: Bool { !markedUp.load(ordering: .relaxed) || admin.load(ordering: .relaxed) == AdminState.disabled.rawValue }
+
     /// Whether new connections for `service` may go to this node now.
     @inline(__always)
     public func isAvailable(now: Int64, service: Int = 0) -> Bool {
-        markedUp.load(ordering: .relaxed) && failedOutUntil.load(ordering: .relaxed) <= now
+        markedUp.load(ordering: .relaxed) && admin.load(ordering: .relaxed) == 0 && failedOutUntil.load(ordering: .relaxed) <= now
             && servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) == 0
     }
 
     /// Whether passive health has the node out at `now`.
     public func isFailedOut(now: Int64) -> Bool {
         failedOutUntil.load(ordering: .relaxed) > now
+    }
+}
+
+/// A node state set by an operator, which probes do not override.
+public enum AdminState: Int, Sendable, CaseIterable {
+    case enabled = 0
+    case draining = 1
+    case disabled = 2
+
+    public var name: String {
+        switch self {
+        case .enabled: "enabled"
+        case .draining: "draining"
+        case .disabled: "disabled"
+        }
     }
 }

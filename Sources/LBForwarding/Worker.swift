@@ -155,7 +155,7 @@ final class Worker: @unchecked Sendable {
             let n = Int(slots[i].node)
             guard changed.contains(n) else { continue }
             let node = plan.nodes[n]
-            if !node.isMarkedUp || node.isServiceDown(Int(slots[i].service)) {
+            if node.isOut || node.isServiceDown(Int(slots[i].service)) {
                 counters.closedOnMarkDown.bump()
                 finish(i, reset: false)
             }

@@ -7,7 +7,8 @@ import Synchronization
 public struct BalancerStatus: Sendable {
     public struct Node: Sendable {
         public let name: String
-        /// `up`, `down` (health loop or operator), or `failed-out` (max_fails within fail_timeout).
+        /// `up`, `down` (health loop), `failed-out` (max_fails within fail_timeout), `draining` or `disabled`
+        /// (operator).
         public let state: String
         public let activeConnections: Int
         public let connectFailures: Int
@@ -34,7 +35,8 @@ extension Balancer {
             nodes: nodes.map { node in
                 BalancerStatus.Node(
                     name: node.name,
-                    state: !node.isMarkedUp ? "down" : node.isFailedOut(now: now) ? "failed-out" : "up",
+                    state: node.adminState != .enabled ? node.adminState.name
+                        : !node.isMarkedUp ? "down" : node.isFailedOut(now: now) ? "failed-out" : "up",
                     activeConnections: node.activeConnections.load(ordering: .relaxed),
                     connectFailures: node.connectFailures.load(ordering: .relaxed)
                 )
