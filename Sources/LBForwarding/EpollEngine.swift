@@ -31,6 +31,7 @@ public final class EpollEngine: Engine, @unchecked Sendable {
                 var address = service.listenAddress
                 // Unix sockets cannot share a path across listeners: the first worker takes it alone.
                 let count = address.family == .unix ? 1 : plan.workers
+                if address.family == .unix { try UnixSocketPath.prepare(address) }
                 for w in 0..<plan.workers {
                     guard w < count else { perWorker[w].append(-1); continue }
                     let fd = try Socket.listen(on: address, reusePort: true)
@@ -77,5 +78,8 @@ public final class EpollEngine: Engine, @unchecked Sendable {
         for thread in threads { thread.join() }
         threads.removeAll()
         workers.removeAll()
+        for service in plan.services where service.listenAddress.family == .unix {
+            UnixSocketPath.remove(service.listenAddress)
+        }
     }
 }

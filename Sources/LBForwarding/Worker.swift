@@ -56,7 +56,7 @@ final class Worker: @unchecked Sendable {
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         pending.reserveCapacity(capacity)
         try epoll.add(wakeFd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.wake.raw)
-        for (i, fd) in listeners.enumerated() {
+        for (i, fd) in listeners.enumerated() where fd >= 0 {
             try epoll.add(fd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.listener(i).raw)
         }
     }

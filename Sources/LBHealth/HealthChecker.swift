@@ -53,7 +53,7 @@ public final class HealthChecker: Sendable {
 
     private let nodes: [NodeState]
     private let targets: [Target]
-    private let prober: Prober
+    private let settings: ProbeSettings
     private let timing: Timing
     private let logger: Logger
     private let onChange: @Sendable () -> Void
@@ -63,14 +63,14 @@ public final class HealthChecker: Sendable {
     public init(
         nodes: [NodeState],
         targets: [Target],
-        prober: Prober,
+        settings: ProbeSettings,
         timing: Timing,
         logger: Logger,
         onChange: @escaping @Sendable () -> Void
     ) {
         self.nodes = nodes
         self.targets = targets
-        self.prober = prober
+        self.settings = settings
         self.timing = timing
         self.logger = logger
         self.onChange = onChange
@@ -81,17 +81,22 @@ public final class HealthChecker: Sendable {
     /// What each target saw last.
     public var report: [Report] { reports.withLock { $0 } }
 
-    /// Probes until the task is cancelled, then closes the HTTP client.
+    /// Probes until the task is cancelled, then closes the HTTP client (created here, so that a checker that
+    /// never ran holds no client).
     public func run() async {
+        guard let prober = try? Prober(settings: settings) else {
+            logger.error("health probe: cannot read the TLS files; no probes run")
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             for index in targets.indices {
-                group.addTask { await self.loop(index) }
+                group.addTask { await self.loop(index, prober) }
             }
         }
         await prober.shutdown()
     }
 
-    private func loop(_ index: Int) async {
+    private func loop(_ index: Int, _ prober: Prober) async {
         let target = targets[index]
         let node = nodes[target.node]
         var machine = HealthStateMachine(rise: timing.rise, fall: timing.fall, startUp: timing.startUp)

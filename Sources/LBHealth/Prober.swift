@@ -47,9 +47,28 @@ public final class Prober: Sendable {
     public let settings: ProbeSettings
     private let client: HTTPClient
 
+    /// Checks that the TLS files can be read, without creating a client (which must be shut down).
+    ///
+    /// - Throws: the error reading a certificate or key file.
+    public static func validate(_ settings: ProbeSettings) throws {
+        _ = try tlsConfiguration(settings)
+    }
+
     /// - Throws: when the TLS files cannot be read.
-    public init(settings: ProbeSettings) throws {
+    init(settings: ProbeSettings) throws {
         self.settings = settings
+        let tls = try Self.tlsConfiguration(settings)
+        let timeout = TimeAmount.milliseconds(Int64(settings.timeoutMs))
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: timeout, read: timeout)
+        )
+        configuration.connectionPool = .init(idleTimeout: .milliseconds(100))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    private static func tlsConfiguration(_ settings: ProbeSettings) throws -> TLSConfiguration? {
         var tls: TLSConfiguration? = nil
         if let t = settings.tls {
             var c = TLSConfiguration.makeClientConfiguration()
@@ -65,14 +84,7 @@ public final class Prober: Sendable {
             }
             tls = c
         }
-        let timeout = TimeAmount.milliseconds(Int64(settings.timeoutMs))
-        var configuration = HTTPClient.Configuration(
-            tlsConfiguration: tls,
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: timeout, read: timeout)
-        )
-        configuration.connectionPool = .init(idleTimeout: .milliseconds(100))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return tls
     }
 
     /// Probes `host:port` once; never throws: every failure is a `ProbeResult`.

@@ -71,10 +71,13 @@ public final class StandInNode: Sendable {
     /// The current behaviour.
     public var mode: StandInMode { state.mode }
 
-    /// Switches behaviour; takes effect on every worker before the next event it handles.
+    /// Switches behaviour, and returns once every worker has applied it (a refusing node refuses from then on).
     public func setMode(_ mode: StandInMode) {
         state.modeCode.store(mode.code, ordering: .relaxed)
         for worker in workers { worker.wake() }
+        for _ in 0..<1000 where !workers.allSatisfy({ $0.applied.load(ordering: .relaxed) == mode.code }) {
+            usleep(1000)
+        }
     }
 
     /// HTTP requests answered so far.

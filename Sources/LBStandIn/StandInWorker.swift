@@ -27,6 +27,8 @@ final class StandInWorker: @unchecked Sendable {
     private let wakeFd: Int32
     private var connections: [Int32: Connection] = [:]
     private var appliedMode = StandInMode.up
+    /// The mode this worker has applied, for `StandInNode.setMode` to wait on.
+    let applied = Atomic<Int>(StandInMode.up.code)
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     private static let wakeToken: UInt64 = 1 << 62
@@ -108,6 +110,7 @@ final class StandInWorker: @unchecked Sendable {
             break
         }
         appliedMode = mode
+        applied.store(mode.code, ordering: .relaxed)
     }
 
     private func accept(_ i: Int, node: StandInState) {

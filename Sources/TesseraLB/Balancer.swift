@@ -4,7 +4,6 @@ public import LBForwarding
 public import Logging
 public import LBHealth
 import LBSystem
-import Dispatch
 import Glibc
 import Synchronization
 
@@ -40,11 +39,19 @@ public final class Balancer: @unchecked Sendable {
         guard SocketAddress(ipLiteral: config.listenAddress, port: 0) != nil else {
             throw BalancerError("listen address \"\(config.listenAddress)\" is not an IPv4 or IPv6 address")
         }
-        let services = config.services.map { service in
-            ForwardingPlan.Service(
-                name: service.name,
-                listenAddress: SocketAddress(ipLiteral: config.listenAddress, port: service.listenPort)!,
-                nodeAddresses: hosts.map { $0.withPort(service.nodePort) }
+        var services: [ForwardingPlan.Service] = []
+        for service in config.services {
+            let listen: SocketAddress
+            if let path = service.listenPath {
+                guard let unix = SocketAddress(unixPath: path) else {
+                    throw BalancerError("service \(service.name): unix socket path \"\(path)\" is too long (at most 107 bytes)")
+                }
+                listen = unix
+            } else {
+                listen = SocketAddress(ipLiteral: config.listenAddress, port: service.listenPort)!
+            }
+            services.append(
+                ForwardingPlan.Service(name: service.name, listenAddress: listen, nodeAddresses: hosts.map { $0.withPort(service.nodePort) })
             )
         }
         let startUp = !config.health.enabled || config.health.initialState == .up
@@ -101,20 +108,18 @@ public final class Balancer: @unchecked Sendable {
                 insecure: $0.insecure
             )
         }
-        let prober: Prober
+        let settings = ProbeSettings(
+            path: h.path, expectStatus: h.expectStatus, expectBody: h.expectBody, timeoutMs: h.timeoutMs, tls: tls
+        )
         do {
-            prober = try Prober(
-                settings: ProbeSettings(
-                    path: h.path, expectStatus: h.expectStatus, expectBody: h.expectBody, timeoutMs: h.timeoutMs, tls: tls
-                )
-            )
+            try Prober.validate(settings)
         } catch {
             throw BalancerError("health probe TLS settings: \(error)")
         }
         return HealthChecker(
             nodes: nodes,
             targets: targets,
-            prober: prober,
+            settings: settings,
             timing: .init(
                 intervalMs: h.intervalMs, fastIntervalMs: h.fastIntervalMs, rise: h.rise, fall: h.fall,
                 startUp: h.initialState == .up
@@ -137,7 +142,9 @@ public final class Balancer: @unchecked Sendable {
             healthTask.withLock { $0 = Task.detached { await health.run() } }
         }
         let plan = engine.plan
-        let listening = zip(plan.services, engine.listeningPorts).map { "\($0.name)=\(config.listenAddress):\($1)" }
+        let listening = zip(plan.services, engine.listeningPorts).map { service, port in
+            service.listenAddress.family == .unix ? "\(service.name)=\(service.listenAddress)" : "\(service.name)=\(config.listenAddress):\(port)"
+        }
         logger.info(
             "forwarding",
             metadata: [
@@ -153,16 +160,9 @@ public final class Balancer: @unchecked Sendable {
 
     /// Stops accepting, closes every connection and joins the workers.
     public func stop() {
-        if let task = healthTask.withLock({ $0 }) {
-            task.cancel()
-            // Wait for the probe loop to close its HTTP client.
-            let done = DispatchSemaphore(value: 0)
-            Task.detached {
-                await task.value
-                done.signal()
-            }
-            done.wait()
-        }
+        // The probe loop ends on its own once cancelled (it closes its HTTP client itself). Not waited for:
+        // blocking here could starve the cooperative threads that task needs.
+        healthTask.withLock { $0 }?.cancel()
         engine.stop()
     }
 

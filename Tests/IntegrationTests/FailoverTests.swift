@@ -14,16 +14,17 @@ import TesseraLB
 @Suite("failover under load", .serialized)
 struct FailoverTests {
     static let intervalMs = 200
-    static let timeoutMs = 200
+    static let timeoutMs = 300
     static let fall = 2
     /// interval x fall + timeout, and slack for a loaded 2-core machine.
-    static let detectWithin = Double(intervalMs * fall + timeoutMs) / 1000 + 0.8
+    static let detectWithin = Double(intervalMs * fall + timeoutMs) / 1000 + 1.0
 
     /// Two stand-ins serving P2P (probed) and Q2T (loaded), behind a balancer probing fast.
     private func harness(onMarkedDown: BalancerConfig.Health.OnMarkedDown = .shutdownSessions) throws -> Harness {
         try Harness(speaks: [.http(service: "p2p"), .http(service: "q2t")]) { config in
             config.services[0].name = "p2p"
             config.services[1].name = "q2t"
+            config.health.enabled = true
             config.health.intervalMs = Self.intervalMs
             config.health.fastIntervalMs = 100
             config.health.timeoutMs = Self.timeoutMs
@@ -119,6 +120,7 @@ struct FailoverTests {
         let harness = try Harness(hosts: p2p.hosts, nodePorts: [p2p.ports[0], q2t.ports[0]]) { config in
             config.services[0].name = "p2p"
             config.services[1].name = "q2t"
+            config.health.enabled = true
             config.health.scope = .service
             config.health.intervalMs = Self.intervalMs
             config.health.timeoutMs = Self.timeoutMs

@@ -28,6 +28,9 @@ final class Harness: @unchecked Sendable {
         config.services = nodePorts.enumerated().map { .init(name: "s\($0)", listenPort: 0, nodePort: $1) }
         config.workers = workers
         config.forward = mode
+        // Most tests drive nodes by hand (raw listeners, echo ports that do not speak HTTP): no probes unless a
+        // test turns them on.
+        config.health.enabled = false
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .error

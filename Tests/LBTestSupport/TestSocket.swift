@@ -50,6 +50,30 @@ public final class TestSocket: @unchecked Sendable {
         }
     }
 
+    /// Connects to a unix-domain socket at `path`.
+    public init(unixPath path: String, timeout: Double = 10) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sun = sockaddr_un()
+        sun.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &sun.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &sun) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if rc != 0 {
+            let err = errno
+            Glibc.close(fd)
+            fd = -1
+            throw Failure(description: "connect \(path): \(String(cString: strerror(err)))")
+        }
+    }
+
     deinit { close() }
 
     /// Sets TCP_NODELAY.
