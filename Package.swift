@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "LBForwarding", dependencies: ["LBEngine", "LBSystem", "LBBalancing"]),
         .target(name: "LBConfig", dependencies: ["LBBalancing"]),
         .target(name: "LBStandIn", dependencies: ["LBSystem", "LBEngine"]),
+        .target(name: "LBTessera", dependencies: ["LBConfig"]),
         .target(
             name: "LBHealth",
             dependencies: [
@@ -51,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "tessera-lb",
             dependencies: [
-                "TesseraLB", "LBConfig", "LBStandIn",
+                "TesseraLB", "LBConfig", "LBStandIn", "LBTessera",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
         .testTarget(name: "LBHealthTests", dependencies: ["LBHealth", "LBBalancing"]),
         .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
+        .testTarget(name: "LBTesseraTests", dependencies: ["LBTessera", "LBConfig"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TesseraLB", "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",

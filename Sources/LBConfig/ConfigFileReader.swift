@@ -1,55 +1,70 @@
-internal import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Reads a JSON config file (docs/configuration.md) onto a `BalancerConfig`, naming the key path of any bad value.
+/// Reads a JSON config file (docs/configuration.md) onto the configuration, naming the key path of any bad value.
 struct ConfigFileReader {
     static let flag = "--config"
-    /// Every top-level key: the two lists, then the single-valued settings.
-    static let keys = ["nodes", "services"] + ScalarSetting.all.map(\.fileKey)
 
     /// The file, as given.
     let path: String
+    /// What gave the file: `--config` or `TESSERA_LB_CONFIG`.
+    var setting = Self.flag
 
-    func apply(to config: inout BalancerConfig) throws(ConfigError) {
-        let root = ConfigFileValue(value: try read(), path: "", file: path)
-        guard case .object = root.value else {
-            throw fileError("expected a JSON object at the top level, got \(root.value.kind)")
+    func apply(to merged: inout MergedConfig) throws(ConfigError) {
+        let root = ConfigFileValue(
+            value: try JSONFile.readObject(path, given: GivenValue(setting: setting, text: path, file: nil)),
+            path: "", file: path
+        )
+        var leaves: [String: ConfigFileValue] = [:]
+        try collect(root, section: "", into: &leaves, merged: &merged)
+        if let nodes = leaves["nodes"] { try merged.setNodes(try readNodes(nodes), given: nodes.given) }
+        if let services = leaves["services"] {
+            try merged.setServices(try readServices(services), given: services.given)
         }
-        let fields = try root.fields(allowed: Self.keys)
-        if let nodes = fields["nodes"] { config.nodes = try readNodes(nodes) }
-        if let services = fields["services"] { config.services = try readServices(services) }
         for setting in ScalarSetting.all {
-            guard let field = fields[setting.fileKey] else { continue }
+            guard let field = leaves[setting.fileKey] else { continue }
             let text = switch setting.fileType {
             case .integer: String(try field.integer())
             case .string: try field.string()
+            case .boolean: String(try field.boolean())
             }
-            try field.given.check { () throws(ConfigProblem) in try setting.store(text, &config) }
+            try merged.store(setting, text, given: field.given)
         }
     }
 
-    private func read() throws(ConfigError) -> JSONValue {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw fileError("cannot read it: \(Self.reason(error))")
+    /// The keys allowed in the object at `section` (a file key prefix, "" for the top level), in the docs' order:
+    /// the settings' next key components, which name either a setting or a nested section.
+    static func keys(in section: String) -> [String] {
+        let prefix = section.isEmpty ? "" : section + "."
+        var keys = section.isEmpty ? ["nodes", "services"] : []
+        for setting in ScalarSetting.all where setting.fileKey.hasPrefix(prefix) {
+            let key = String(setting.fileKey.dropFirst(prefix.count).prefix { $0 != "." })
+            if !keys.contains(key) { keys.append(key) }
         }
-        if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
-            throw fileError("the file is empty; it should hold a JSON object")
-        }
-        do {
-            return JSONValue(try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed))
-        } catch {
-            throw fileError("not valid JSON: \(Self.describe(jsonError: error, in: data))")
+        return keys
+    }
+
+    /// Checks the keys of `object` (the section at `section`) and gathers its settings by file key, descending
+    /// into nested sections.
+    private func collect(
+        _ object: ConfigFileValue,
+        section: String,
+        into leaves: inout [String: ConfigFileValue],
+        merged: inout MergedConfig
+    ) throws(ConfigError) {
+        let fields = try object.fields(allowed: Self.keys(in: section))
+        for (key, field) in fields {
+            let fileKey = section.isEmpty ? key : "\(section).\(key)"
+            if ScalarSetting.all.contains(where: { $0.fileKey.hasPrefix(fileKey + ".") }) {
+                // An empty "tls": {} still says "probe with HTTPS".
+                if fileKey == "health.tls", case .object = field.value { merged.turnOnHealthTLS() }
+                try collect(field, section: fileKey, into: &leaves, merged: &merged)
+            } else {
+                leaves[fileKey] = field
+            }
         }
     }
 
-    private func readNodes(_ list: ConfigFileValue) throws(ConfigError) -> [BalancerConfig.Node] {
+    private func readNodes(
+        _ list: ConfigFileValue
+    ) throws(ConfigError) -> [(node: BalancerConfig.Node, given: GivenValue)] {
         var nodes: [(node: BalancerConfig.Node, given: GivenValue)] = []
         for element in try list.elements() {
             switch element.value {
@@ -74,58 +89,42 @@ struct ConfigFileReader {
                 )
             }
         }
-        try ListRules.checkNodes(nodes, list: list.given)
-        return nodes.map(\.node)
+        return nodes
     }
 
-    private func readServices(_ list: ConfigFileValue) throws(ConfigError) -> [BalancerConfig.Service] {
-        var services: [(service: BalancerConfig.Service, name: GivenValue, listenPort: GivenValue)] = []
+    private func readServices(
+        _ list: ConfigFileValue
+    ) throws(ConfigError) -> [(service: BalancerConfig.Service, name: GivenValue, listen: GivenValue)] {
+        var services: [(service: BalancerConfig.Service, name: GivenValue, listen: GivenValue)] = []
         for element in try list.elements() {
-            let fields = try element.fields(allowed: ["name", "listenPort", "nodePort"])
+            let fields = try element.fields(allowed: ["name", "listenPort", "listenPath", "nodePort"])
             guard let nameField = fields["name"] else { throw element.missing("name") }
-            guard let listenField = fields["listenPort"] else { throw element.missing("listenPort") }
             let nameText = try nameField.string()
             let name = try nameField.given.check { () throws(ConfigProblem) in try ServiceSyntax.name(nameText) }
-            let listenPort = try port(listenField)
             let nodePort = if let nodeField = fields["nodePort"] { try port(nodeField) } else { Int?.none }
-            let service = BalancerConfig.Service(name: name, listenPort: listenPort, nodePort: nodePort)
+            if let pathField = fields["listenPath"] {
+                if let listenField = fields["listenPort"] {
+                    throw listenField.given.error("a service listens on a port or a socket path (listenPath), not both")
+                }
+                // No listen port to default to: the node port must be said.
+                guard let nodePort else { throw element.missing("nodePort") }
+                let pathText = try pathField.string()
+                let path = try pathField.given.check { () throws(ConfigProblem) in
+                    try ServiceSyntax.socketPath(pathText)
+                }
+                let service = BalancerConfig.Service(name: name, listenPort: 0, nodePort: nodePort, listenPath: path)
+                services.append((service, nameField.given, pathField.given))
+                continue
+            }
+            guard let listenField = fields["listenPort"] else { throw element.missing("listenPort") }
+            let service = BalancerConfig.Service(name: name, listenPort: try port(listenField), nodePort: nodePort)
             services.append((service, nameField.given, listenField.given))
         }
-        try ListRules.checkServices(services, list: list.given)
-        return services.map(\.service)
+        return services
     }
 
     private func port(_ field: ConfigFileValue) throws(ConfigError) -> Int {
         let number = try field.integer()
         return try field.given.check { () throws(ConfigProblem) in try ServiceSyntax.port(number) }
-    }
-
-    /// An error about the file as a whole, named by the flag that gave it.
-    private func fileError(_ problem: String) -> ConfigError {
-        GivenValue(setting: Self.flag, text: path, file: nil).error(problem)
-    }
-
-    /// The operating system's reason ("No such file or directory") rather than Foundation's wrapper text.
-    private static func reason(_ error: any Error) -> String {
-        let underlying = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }
-        if let underlying, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return error.localizedDescription
-    }
-
-    /// Foundation's parse error, with its byte offset ("around character 15") turned into a line and column.
-    private static func describe(jsonError: any Error, in data: Data) -> String {
-        let detail = (jsonError as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-            ?? jsonError.localizedDescription
-        var message = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
-        message = message.prefix(1).lowercased() + message.dropFirst()
-        guard let marker = message.range(of: " around character "),
-              let offset = Int(message[marker.upperBound...]), offset <= data.count
-        else { return message }
-        let before = data.prefix(offset)
-        let line = before.count(where: { $0 == 0x0A }) + 1
-        let lineStart = before.lastIndex(of: 0x0A).map { $0 + 1 } ?? before.startIndex
-        return "\(message[..<marker.lowerBound]) at line \(line), column \(offset - lineStart + 1)"
     }
 }

@@ -1,16 +1,22 @@
 /// A value in the config file with its key path (`services[1].listenPort`), so every check can name it.
-struct ConfigFileValue {
-    let value: JSONValue
+package struct ConfigFileValue {
+    package let value: JSONValue
     /// The key path from the top of the file; empty for the top-level object.
-    let path: String
+    package let path: String
     /// The config file, as given.
-    let file: String
+    package let file: String
 
-    var given: GivenValue {
+    package init(value: JSONValue, path: String, file: String) {
+        self.value = value
+        self.path = path
+        self.file = file
+    }
+
+    package var given: GivenValue {
         GivenValue(setting: path, text: value.text, file: file)
     }
 
-    func integer() throws(ConfigError) -> Int {
+    package func integer() throws(ConfigError) -> Int {
         switch value {
         case .integer(let integer): return integer
         case .number: throw given.error("expected an integer")
@@ -18,13 +24,18 @@ struct ConfigFileValue {
         }
     }
 
-    func string() throws(ConfigError) -> String {
+    package func string() throws(ConfigError) -> String {
         guard case .string(let string) = value else { throw given.error("expected a string, got \(value.kind)") }
         return string
     }
 
+    package func boolean() throws(ConfigError) -> Bool {
+        guard case .bool(let bool) = value else { throw given.error("expected true or false, got \(value.kind)") }
+        return bool
+    }
+
     /// The elements of an array, each with its index in its path.
-    func elements() throws(ConfigError) -> [ConfigFileValue] {
+    package func elements() throws(ConfigError) -> [ConfigFileValue] {
         guard case .array(let array) = value else { throw given.error("expected an array, got \(value.kind)") }
         return array.enumerated().map { index, element in
             ConfigFileValue(value: element, path: "\(path)[\(index)]", file: file)
@@ -33,7 +44,7 @@ struct ConfigFileValue {
 
     /// The fields of an object, each with its key in its path. A key not in `allowed` is an error, so a
     /// misspelt setting is never silently ignored.
-    func fields(allowed: [String]) throws(ConfigError) -> [String: ConfigFileValue] {
+    package func fields(allowed: [String]) throws(ConfigError) -> [String: ConfigFileValue] {
         guard case .object(let object) = value else { throw given.error("expected an object, got \(value.kind)") }
         // Sorted, so a file with several unknown keys always reports the same one.
         for key in object.keys.sorted() where !allowed.contains(key) {
@@ -48,11 +59,12 @@ struct ConfigFileValue {
     }
 
     /// The error for a required key this object lacks.
-    func missing(_ key: String) -> ConfigError {
+    package func missing(_ key: String) -> ConfigError {
         given.error("missing \(key.debugDescription)")
     }
 
-    private func childPath(_ key: String) -> String {
+    /// The key path of this object's field `key`.
+    package func childPath(_ key: String) -> String {
         // Quote a key that could not be read back as a path (spaces, dots, control characters).
         let plain = !key.isEmpty && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
         let name = plain ? key : key.debugDescription

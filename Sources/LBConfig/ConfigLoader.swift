@@ -1,52 +1,46 @@
-/// Builds the balancer's configuration: defaults, then the config file, then flags.
+internal import Foundation
+
+/// Builds the balancer's configuration from its sources, each overriding the one before:
+/// defaults < config file < imported Tessera config files < environment < flags.
 public enum ConfigLoader {
+    /// The process's environment: where `load` reads `TESSERA_LB_...` variables unless told otherwise.
+    public static var processEnvironment: [String: String] { ProcessInfo.processInfo.environment }
+
     /// Loads and validates the configuration; the first invalid setting is thrown.
     ///
     /// - Parameters:
-    ///   - file: The `--config` file, if any.
-    ///   - overrides: The flags. A flag overrides the file's value; `--node` and `--service` replace the
-    ///     file's whole list rather than adding to it.
-    public static func load(file: String?, overrides: ConfigOverrides) throws(ConfigError) -> BalancerConfig {
-        var config = BalancerConfig()
-        if let file { try ConfigFileReader(path: file).apply(to: &config) }
-        try apply(overrides, to: &config)
-        guard !config.nodes.isEmpty else {
-            throw ConfigError(
-                setting: NodeSyntax.flag, value: nil,
-                problem: "at least one node is required; give --node HOST[:name] or \"nodes\" in the config file"
-            )
+    ///   - file: The `--config` file, if any; without it, `TESSERA_LB_CONFIG` names the file.
+    ///   - overrides: The flags. A flag overrides every other source; `--node` and `--service` replace the
+    ///     whole list rather than adding to it.
+    ///   - environment: The `TESSERA_LB_...` variables (others are ignored), and the values of `${VAR}`
+    ///     templates in imported files.
+    ///   - importer: Reads `--tessera-config` files (`TesseraConfigImporter` from LBTessera); without one, such
+    ///     files are an error.
+    public static func load(
+        file: String?,
+        overrides: ConfigOverrides,
+        environment: [String: String] = ConfigLoader.processEnvironment,
+        importer: (any ConfigImporter)? = nil
+    ) throws(ConfigError) -> BalancerConfig {
+        let variables = try EnvironmentVariables(environment)
+        var merged = MergedConfig()
+        if let file {
+            try ConfigFileReader(path: file).apply(to: &merged)
+        } else if let file = variables.configFile {
+            try ConfigFileReader(path: file, setting: EnvironmentVariables.configFile).apply(to: &merged)
         }
-        return config
-    }
-
-    private static func apply(_ overrides: ConfigOverrides, to config: inout BalancerConfig) throws(ConfigError) {
-        if !overrides.nodes.isEmpty {
-            var nodes: [(node: BalancerConfig.Node, given: GivenValue)] = []
-            for text in overrides.nodes {
-                let given = flagValue(NodeSyntax.flag, text)
-                let node = try given.check { () throws(ConfigProblem) in try NodeSyntax.parse(text) }
-                nodes.append((node, given))
+        let (setting, files) = overrides.tesseraConfigs.isEmpty
+            ? (EnvironmentVariables.tesseraConfigs, variables.tesseraConfigs)
+            : ("--tessera-config", overrides.tesseraConfigs)
+        if !files.isEmpty {
+            guard let importer else {
+                throw ConfigError(setting: setting, value: nil, problem: "this program cannot read Tessera config files")
             }
-            try ListRules.checkNodes(nodes, list: flagValue(NodeSyntax.flag, nil))
-            config.nodes = nodes.map(\.node)
+            merged.apply(try importer.importSettings(files: files, setting: setting, environment: environment))
         }
-        if !overrides.services.isEmpty {
-            var services: [(service: BalancerConfig.Service, name: GivenValue, listenPort: GivenValue)] = []
-            for text in overrides.services {
-                let given = flagValue(ServiceSyntax.flag, text)
-                let service = try given.check { () throws(ConfigProblem) in try ServiceSyntax.parse(text) }
-                services.append((service, given, given))
-            }
-            try ListRules.checkServices(services, list: flagValue(ServiceSyntax.flag, nil))
-            config.services = services.map(\.service)
-        }
-        for setting in ScalarSetting.all {
-            guard let text = setting.override(overrides) else { continue }
-            try flagValue(setting.flag, text).check { () throws(ConfigProblem) in try setting.store(text, &config) }
-        }
-    }
-
-    private static func flagValue(_ flag: String, _ text: String?) -> GivenValue {
-        GivenValue(setting: flag, text: text, file: nil)
+        try merged.apply(.environment(variables))
+        try merged.apply(.flags(overrides))
+        try merged.finish()
+        return merged.config
     }
 }

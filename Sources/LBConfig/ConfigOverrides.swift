@@ -1,13 +1,16 @@
-/// Settings given on the command line, as the operator typed them: every value is text and is parsed and
-/// checked by `ConfigLoader`, so a bad flag gets the same one-line error as a bad file value.
+/// Settings given on the command line (or, with the same shape, in `TESSERA_LB_...` environment variables), as
+/// the operator typed them: every value is text and is parsed and checked by `ConfigLoader`, so a bad flag gets
+/// the same one-line error as a bad file value.
 ///
-/// nil (or an empty array) means the flag was not given.
+/// nil (or an empty array) means the setting was not given.
 public struct ConfigOverrides: Sendable, Equatable {
-    /// `--node HOST[:name]`, repeatable; when given, replaces the file's node list.
+    /// `--node HOST[:name]`, repeatable; when given, replaces the file's node list. With `--tessera-config`, one
+    /// per Tessera config file, in the same order.
     public var nodes: [String]
     /// `--listen ADDR`
     public var listen: String?
-    /// `--service NAME=LISTENPORT[:NODEPORT]`, repeatable; when given, replaces the file's or the default services.
+    /// `--service NAME=LISTENPORT[:NODEPORT]` or `NAME=unix:PATH:NODEPORT`, repeatable; when given, replaces the
+    /// file's or the default services.
     public var services: [String]
     /// `--workers N`
     public var workers: String?
@@ -27,6 +30,50 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var forward: String?
     /// `--pipe-size BYTES`
     public var pipeSize: String?
+    /// `--node-user-timeout MS`
+    public var nodeUserTimeoutMs: String?
+    /// `--node-keepalive SECONDS`
+    public var nodeKeepaliveSeconds: String?
+    /// `--all-down refuse|least-recently-failed`
+    public var allDown: String?
+    /// `--tessera-config FILE`, repeatable: a Tessera node's own config file, one per node.
+    public var tesseraConfigs: [String]
+    /// `"false"` for `--no-health`.
+    public var healthEnabled: String?
+    /// `--health-port PORT`
+    public var healthPort: String?
+    /// `--health-path PATH`
+    public var healthPath: String?
+    /// `--health-status CODE`
+    public var healthStatus: String?
+    /// `--health-body TEXT`
+    public var healthBody: String?
+    /// `--health-interval MS`
+    public var healthIntervalMs: String?
+    /// `--health-fast-interval MS`
+    public var healthFastIntervalMs: String?
+    /// `--health-timeout MS`
+    public var healthTimeoutMs: String?
+    /// `--health-rise N`
+    public var healthRise: String?
+    /// `--health-fall N`
+    public var healthFall: String?
+    /// `--health-initial up|down`
+    public var healthInitial: String?
+    /// `--health-scope node|service`
+    public var healthScope: String?
+    /// `--on-marked-down shutdown-sessions|keep`
+    public var onMarkedDown: String?
+    /// `--health-ca FILE`
+    public var healthCA: String?
+    /// `--health-cert FILE`
+    public var healthCert: String?
+    /// `--health-key FILE`
+    public var healthKey: String?
+    /// `--health-server-name NAME`
+    public var healthServerName: String?
+    /// `"true"` for `--health-insecure`.
+    public var healthInsecure: String?
 
     public init(
         nodes: [String] = [],
@@ -40,7 +87,29 @@ public struct ConfigOverrides: Sendable, Equatable {
         maxFails: String? = nil,
         failTimeoutMs: String? = nil,
         forward: String? = nil,
-        pipeSize: String? = nil
+        pipeSize: String? = nil,
+        nodeUserTimeoutMs: String? = nil,
+        nodeKeepaliveSeconds: String? = nil,
+        allDown: String? = nil,
+        tesseraConfigs: [String] = [],
+        healthEnabled: String? = nil,
+        healthPort: String? = nil,
+        healthPath: String? = nil,
+        healthStatus: String? = nil,
+        healthBody: String? = nil,
+        healthIntervalMs: String? = nil,
+        healthFastIntervalMs: String? = nil,
+        healthTimeoutMs: String? = nil,
+        healthRise: String? = nil,
+        healthFall: String? = nil,
+        healthInitial: String? = nil,
+        healthScope: String? = nil,
+        onMarkedDown: String? = nil,
+        healthCA: String? = nil,
+        healthCert: String? = nil,
+        healthKey: String? = nil,
+        healthServerName: String? = nil,
+        healthInsecure: String? = nil
     ) {
         self.nodes = nodes
         self.listen = listen
@@ -54,5 +123,27 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.failTimeoutMs = failTimeoutMs
         self.forward = forward
         self.pipeSize = pipeSize
+        self.nodeUserTimeoutMs = nodeUserTimeoutMs
+        self.nodeKeepaliveSeconds = nodeKeepaliveSeconds
+        self.allDown = allDown
+        self.tesseraConfigs = tesseraConfigs
+        self.healthEnabled = healthEnabled
+        self.healthPort = healthPort
+        self.healthPath = healthPath
+        self.healthStatus = healthStatus
+        self.healthBody = healthBody
+        self.healthIntervalMs = healthIntervalMs
+        self.healthFastIntervalMs = healthFastIntervalMs
+        self.healthTimeoutMs = healthTimeoutMs
+        self.healthRise = healthRise
+        self.healthFall = healthFall
+        self.healthInitial = healthInitial
+        self.healthScope = healthScope
+        self.onMarkedDown = onMarkedDown
+        self.healthCA = healthCA
+        self.healthCert = healthCert
+        self.healthKey = healthKey
+        self.healthServerName = healthServerName
+        self.healthInsecure = healthInsecure
     }
 }

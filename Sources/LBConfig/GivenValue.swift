@@ -1,22 +1,22 @@
 /// A value as the operator gave it and where: everything a `ConfigError` needs but the problem.
-struct GivenValue: Sendable {
+package struct GivenValue: Sendable {
     /// The flag or the file key path.
-    let setting: String
+    package let setting: String
     /// The value as text; nil when it has no useful text form (an array, an object, a missing key).
-    let text: String?
+    package let text: String?
     /// The config file; nil for flags.
-    let file: String?
+    package let file: String?
 
-    func error(_ problem: String) -> ConfigError {
+    package func error(_ problem: String) -> ConfigError {
         ConfigError(setting: setting, value: text, problem: problem, file: file)
     }
 
-    func error(_ problem: ConfigProblem) -> ConfigError {
+    package func error(_ problem: ConfigProblem) -> ConfigError {
         error(problem.message)
     }
 
     /// Runs a check of this value, turning its problem into an error that names the value.
-    func check<Checked>(_ body: () throws(ConfigProblem) -> Checked) throws(ConfigError) -> Checked {
+    package func check<Checked>(_ body: () throws(ConfigProblem) -> Checked) throws(ConfigError) -> Checked {
         do {
             return try body()
         } catch {
@@ -24,10 +24,23 @@ struct GivenValue: Sendable {
         }
     }
 
+    package init(setting: String, text: String?, file: String?) {
+        self.setting = setting
+        self.text = text
+        self.file = file
+    }
+
     /// How another error refers to this value: a flag by its text (`--node "10.0.0.1:n1"`),
     /// a file entry by its path (`nodes[0]`).
-    var reference: String {
+    package var reference: String {
         if file == nil, let text { return "\(setting) \(text.debugDescription)" }
         return setting
+    }
+
+    /// `reference` as an error about `other` shows it: a path in another file gets that file's name, since the
+    /// same path exists in every Tessera config file.
+    package func reference(from other: GivenValue) -> String {
+        if let file, file != other.file { return "\(reference) in \(file)" }
+        return reference
     }
 }

@@ -5,18 +5,18 @@ import Darwin
 #endif
 
 /// Recognises IPv4 and IPv6 address literals exactly as the socket layer will parse them (inet_pton).
-enum IPAddressLiteral {
-    static func isIPv4(_ text: String) -> Bool {
+package enum IPAddressLiteral {
+    package static func isIPv4(_ text: String) -> Bool {
         var address = in_addr()
         return inet_pton(AF_INET, text, &address) == 1
     }
 
-    static func isIPv6(_ text: String) -> Bool {
+    package static func isIPv6(_ text: String) -> Bool {
         var address = in6_addr()
         return inet_pton(AF_INET6, text, &address) == 1
     }
 
-    static func isIP(_ text: String) -> Bool {
+    package static func isIP(_ text: String) -> Bool {
         isIPv4(text) || isIPv6(text)
     }
 }

@@ -2,7 +2,7 @@ internal import Foundation
 
 /// A decoded JSON value with the distinctions config checks need (integer or not, boolean or number), which
 /// Foundation's `Any` tree blurs.
-enum JSONValue {
+package enum JSONValue {
     case null
     case bool(Bool)
     case integer(Int)
@@ -13,7 +13,7 @@ enum JSONValue {
     case object([String: JSONValue])
 
     /// Converts a value returned by `JSONSerialization`.
-    init(_ foundationValue: Any) {
+    package init(_ foundationValue: Any) {
         switch foundationValue {
         case let string as String:
             self = .string(string)
@@ -47,7 +47,7 @@ enum JSONValue {
     }
 
     /// What kind of value this is, for "expected an integer, got a string".
-    var kind: String {
+    package var kind: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -60,7 +60,7 @@ enum JSONValue {
     }
 
     /// The value as an error shows it; nil for arrays and objects.
-    var text: String? {
+    package var text: String? {
         switch self {
         case .null: "null"
         case .bool(let bool): String(bool)

@@ -10,32 +10,40 @@ enum ListRules {
             throw list.error("\(nodes.count) nodes given; at most \(maxNodes) are supported")
         }
         try requireUnique(nodes.map { ($0.node.name, $0.given) }) { name, earlier in
-            "node name \(name.debugDescription) is already used by \(earlier.reference)"
+            "node name \(name.debugDescription) is already used by \(earlier)"
         }
     }
 
-    /// At least one service, with unique names and unique listen ports.
+    /// At least one service, with unique names, unique listen ports and unique socket paths. `listen` is the
+    /// value that gave the listen port, or the socket path of a unix-socket service.
     static func checkServices(
-        _ services: [(service: BalancerConfig.Service, name: GivenValue, listenPort: GivenValue)],
+        _ services: [(service: BalancerConfig.Service, name: GivenValue, listen: GivenValue)],
         list: GivenValue
     ) throws(ConfigError) {
         guard !services.isEmpty else { throw list.error("at least one service is required") }
         try requireUnique(services.map { ($0.service.name, $0.name) }) { name, earlier in
-            "service name \(name.debugDescription) is already used by \(earlier.reference)"
+            "service name \(name.debugDescription) is already used by \(earlier)"
         }
-        try requireUnique(services.map { ($0.service.listenPort, $0.listenPort) }) { port, earlier in
-            "listen port \(port) is already used by \(earlier.reference)"
+        // A unix-socket service has no listen port (it is 0), so only TCP services compete for ports.
+        let tcp = services.filter { $0.service.listenPath == nil }
+        try requireUnique(tcp.map { ($0.service.listenPort, $0.listen) }) { port, earlier in
+            "listen port \(port) is already used by \(earlier)"
+        }
+        let unix = services.compactMap { entry in entry.service.listenPath.map { ($0, entry.listen) } }
+        try requireUnique(unix) { path, earlier in
+            "socket path \(path.debugDescription) is already used by \(earlier)"
         }
     }
 
-    /// Throws at the first entry whose key an earlier entry already has.
+    /// Throws at the first entry whose key an earlier entry already has; `problem` gets the earlier entry's
+    /// reference as the error about the later one shows it.
     private static func requireUnique<Key: Hashable>(
         _ entries: [(key: Key, given: GivenValue)],
-        _ problem: (Key, GivenValue) -> String
+        _ problem: (Key, String) -> String
     ) throws(ConfigError) {
         var seen: [Key: GivenValue] = [:]
         for (key, given) in entries {
-            if let earlier = seen[key] { throw given.error(problem(key, earlier)) }
+            if let earlier = seen[key] { throw given.error(problem(key, earlier.reference(from: given))) }
             seen[key] = given
         }
     }

@@ -1,12 +1,12 @@
 /// How a node is written: `--node HOST[:name]` on the command line, `host` and `name` in the config file.
-enum NodeSyntax {
-    static let flag = "--node"
+package enum NodeSyntax {
+    package static let flag = "--node"
 
     /// Parses `--node HOST[:name]`.
     ///
     /// An IPv6 host followed by a name goes in brackets (`[::1]:n1`). Text with more than one colon and no
     /// brackets (`::1`, `fe80::1`) is taken as a bare IPv6 literal with no name.
-    static func parse(_ text: String) throws(ConfigProblem) -> BalancerConfig.Node {
+    package static func parse(_ text: String) throws(ConfigProblem) -> BalancerConfig.Node {
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { throw ConfigProblem("missing \"]\" after the IPv6 address") }
             let host = try host(String(text[...close]))
@@ -33,7 +33,7 @@ enum NodeSyntax {
 
     /// Checks a host alone: an IPv4 literal, an IPv6 literal (brackets optional) or a host name.
     /// Returns it without brackets.
-    static func host(_ text: String) throws(ConfigProblem) -> String {
+    package static func host(_ text: String) throws(ConfigProblem) -> String {
         if text.isEmpty { throw ConfigProblem("the host is empty") }
         if text.hasPrefix("[") || text.hasSuffix("]") {
             let inner = String(text.dropFirst().dropLast())
@@ -63,7 +63,7 @@ enum NodeSyntax {
     }
 
     /// Checks a node name given explicitly (a node without one is named after its host).
-    static func name(_ text: String) throws(ConfigProblem) -> String {
+    package static func name(_ text: String) throws(ConfigProblem) -> String {
         if text.isEmpty { throw ConfigProblem("the node name is empty") }
         // `--node 10.0.0.1:9000` is an easy slip for someone used to HOST:PORT.
         if text.allSatisfy({ $0.isASCII && $0.isNumber }) {

@@ -13,7 +13,11 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let config = try ConfigLoader.load(file: options.config, overrides: options.overrides())
+        let config = try options.loadConfig()
+        if options.printConfig {
+            print(ConfigWriter.json(config))
+            return
+        }
         let logger = bootstrapStdoutLogging(label: "tessera-lb")
         let signals = SignalWaiter.blockTerminationSignals()
         let balancer: Balancer

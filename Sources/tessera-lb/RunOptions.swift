@@ -1,7 +1,8 @@
 import ArgumentParser
 import LBConfig
+import LBTessera
 
-/// The flags of `tessera-lb run` (docs/configuration.md).
+/// The flags of `tessera-lb run` and `tessera-lb check-config` (docs/configuration.md).
 ///
 /// Every value is taken as text and handed to `ConfigLoader`, which parses and checks it, so a bad value
 /// (`--workers abc`) gets the same one-line error and exit status 2 as a bad config file value. Values are
@@ -27,7 +28,8 @@ struct RunOptions: ParsableArguments {
         name: .customLong("service"),
         parsing: .unconditionalSingleValue,
         help: ArgumentHelp(
-            "A balanced service; repeat for each. Replaces the defaults p2p=9000, thirdparty=9080, q2t=9101.",
+            "A balanced service; repeat for each. Replaces the defaults p2p=9000, thirdparty=9080, q2t=9101. "
+                + "NAME=unix:PATH:NODEPORT listens on a unix socket.",
             valueName: "NAME=LISTENPORT[:NODEPORT]"
         )
     )
@@ -99,6 +101,207 @@ struct RunOptions: ParsableArguments {
     )
     var pipeSize: String?
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "TCP_USER_TIMEOUT on node sockets, milliseconds; 0 keeps the kernel's (default: 10000).",
+            valueName: "MS"
+        )
+    )
+    var nodeUserTimeout: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "TCP keepalive idle time on node sockets, seconds; 0 is off (default: 30).",
+            valueName: "SECONDS"
+        )
+    )
+    var nodeKeepalive: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "With every node down: refuse, or least-recently-failed (default: refuse).",
+            valueName: "POLICY"
+        )
+    )
+    var allDown: String?
+
+    @Option(
+        name: .customLong("tessera-config"),
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "A Tessera node's config file; repeat for each node. Gives the nodes, services, probe port and TLS.",
+            valueName: "FILE"
+        )
+    )
+    var tesseraConfigs: [String] = []
+
+    @Flag(help: "Turn the active health probe off (passive health checks stay).")
+    var noHealth = false
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The node port probed (default: the p2p service's node port).",
+            valueName: "PORT"
+        )
+    )
+    var healthPort: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The probe's path (default: /upcheck).",
+            valueName: "PATH"
+        )
+    )
+    var healthPath: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The status a healthy node answers (default: 200).",
+            valueName: "CODE"
+        )
+    )
+    var healthStatus: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Text a healthy answer contains; empty turns the check off (default: I'm up!).",
+            valueName: "TEXT"
+        )
+    )
+    var healthBody: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Milliseconds between probes (default: 1000).",
+            valueName: "MS"
+        )
+    )
+    var healthInterval: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Milliseconds between probes while a node changes state (default: 300).",
+            valueName: "MS"
+        )
+    )
+    var healthFastInterval: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "A probe's timeout, milliseconds (default: 1000).",
+            valueName: "MS"
+        )
+    )
+    var healthTimeout: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Passed probes that bring a node up (default: 2).",
+            valueName: "N"
+        )
+    )
+    var healthRise: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Failed probes that take a node down (default: 2).",
+            valueName: "N"
+        )
+    )
+    var healthFall: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "A node's state before its first probes: up or down (default: up).",
+            valueName: "STATE"
+        )
+    )
+    var healthInitial: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "node (one probe per node) or service (each service's port too) (default: node).",
+            valueName: "SCOPE"
+        )
+    )
+    var healthScope: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Open connections of a node marked down: shutdown-sessions or keep (default: shutdown-sessions).",
+            valueName: "POLICY"
+        )
+    )
+    var onMarkedDown: String?
+
+    @Option(
+        name: .customLong("health-ca"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "PEM CA file the probe trusts; turns HTTPS on.",
+            valueName: "FILE"
+        )
+    )
+    var healthCA: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "PEM client certificate the probe presents; needs --health-key.",
+            valueName: "FILE"
+        )
+    )
+    var healthCert: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "PEM key of --health-cert.",
+            valueName: "FILE"
+        )
+    )
+    var healthKey: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The name the probe sends (SNI) and verifies.",
+            valueName: "NAME"
+        )
+    )
+    var healthServerName: String?
+
+    @Flag(help: "Probe with HTTPS without verifying the certificate (testing only).")
+    var healthInsecure = false
+
+    @Flag(help: "Print the effective configuration as a config file (JSON) and exit without starting.")
+    var printConfig = false
+
+    /// The configuration from `--config` (or TESSERA_LB_CONFIG), `--tessera-config` files, TESSERA_LB_...
+    /// variables and the flags, in that order of precedence, validated.
+    func loadConfig(
+        environment: [String: String] = ConfigLoader.processEnvironment
+    ) throws(ConfigError) -> BalancerConfig {
+        try ConfigLoader.load(
+            file: config, overrides: overrides(), environment: environment, importer: TesseraConfigImporter()
+        )
+    }
+
     /// The flags for `ConfigLoader.load(file: config, overrides:)`; `--config` itself is not among them.
     func overrides() -> ConfigOverrides {
         ConfigOverrides(
@@ -113,7 +316,29 @@ struct RunOptions: ParsableArguments {
             maxFails: maxFails,
             failTimeoutMs: failTimeout,
             forward: forward,
-            pipeSize: pipeSize
+            pipeSize: pipeSize,
+            nodeUserTimeoutMs: nodeUserTimeout,
+            nodeKeepaliveSeconds: nodeKeepalive,
+            allDown: allDown,
+            tesseraConfigs: tesseraConfigs,
+            healthEnabled: noHealth ? "false" : nil,
+            healthPort: healthPort,
+            healthPath: healthPath,
+            healthStatus: healthStatus,
+            healthBody: healthBody,
+            healthIntervalMs: healthInterval,
+            healthFastIntervalMs: healthFastInterval,
+            healthTimeoutMs: healthTimeout,
+            healthRise: healthRise,
+            healthFall: healthFall,
+            healthInitial: healthInitial,
+            healthScope: healthScope,
+            onMarkedDown: onMarkedDown,
+            healthCA: healthCA,
+            healthCert: healthCert,
+            healthKey: healthKey,
+            healthServerName: healthServerName,
+            healthInsecure: healthInsecure ? "true" : nil
         )
     }
 }

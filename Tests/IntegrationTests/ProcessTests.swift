@@ -9,7 +9,7 @@ struct ProcessTests {
     /// Starts `tessera-lb run` on 127.0.0.1 in front of `group`, one service per group port.
     private func startBalancer(_ group: StandInGroup, extra: [String] = [], wrapper: [String] = []) throws -> (BalancerProcess, [Int]) {
         let ports = group.ports.map { _ in freePort() }
-        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "2"]
+        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "2", "--no-health"]
         for host in group.hosts { arguments += ["--node", host] }
         for (k, nodePort) in group.ports.enumerated() { arguments += ["--service", "s\(k)=\(ports[k]):\(nodePort)"] }
         let process = try BalancerProcess(arguments + extra, wrapper: wrapper)
@@ -59,6 +59,7 @@ struct ProcessTests {
         let port = freePort()
         let balancer = try BalancerProcess([
             "run", "--listen", "127.0.0.1", "--node", "127.0.0.2", "--service", "s=\(port):\(node.port)", "--forward", mode,
+            "--no-health",
         ])
         #expect(balancer.waitUntilListening(port: port))
         _ = try node.accept()  // the readiness probe's connection

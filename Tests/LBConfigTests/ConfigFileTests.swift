@@ -31,7 +31,7 @@ struct ConfigFileTests {
               "pipeSize": 131072
             }
             """)
-        let config = try ConfigLoader.load(file: file.path, overrides: ConfigOverrides())
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides())
         #expect(config.nodes == [
             BalancerConfig.Node(host: "10.0.0.1"),
             BalancerConfig.Node(host: "10.0.0.2", name: "tessera-2"),
@@ -58,7 +58,7 @@ struct ConfigFileTests {
     @Test("keys left out keep their defaults")
     func partialFile() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "workers": 3}"#)
-        let config = try ConfigLoader.load(file: file.path, overrides: ConfigOverrides())
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides())
         var expected = BalancerConfig()
         expected.nodes = [BalancerConfig.Node(host: "10.0.0.1")]
         expected.workers = 3
@@ -68,6 +68,6 @@ struct ConfigFileTests {
     @Test("an integer written with a zero fraction (4.0) is an integer")
     func wholeNumberWithFraction() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "workers": 4.0}"#)
-        #expect(try ConfigLoader.load(file: file.path, overrides: ConfigOverrides()).workers == 4)
+        #expect(try loadIsolated(file: file.path, overrides: ConfigOverrides()).workers == 4)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 struct DefaultsTests {
     @Test("with only a node given, every other setting has its documented default")
     func defaults() throws {
-        let config = try ConfigLoader.load(file: nil, overrides: oneNode)
+        let config = try loadIsolated(file: nil, overrides: oneNode)
         #expect(config.nodes == [BalancerConfig.Node(host: "10.0.0.1")])
         #expect(config.listenAddress == "0.0.0.0")
         #expect(config.services == [
@@ -27,13 +27,14 @@ struct DefaultsTests {
 
     @Test("a node without a name is named after its host")
     func nodeNameDefaultsToHost() throws {
-        let config = try ConfigLoader.load(file: nil, overrides: oneNode)
+        let config = try loadIsolated(file: nil, overrides: oneNode)
         #expect(config.nodes[0].name == "10.0.0.1")
     }
 
     @Test("no node anywhere is rejected, saying how to give one")
     func noNodes() {
         #expect(rejection(ConfigOverrides()) ==
-            #"invalid --node: at least one node is required; give --node HOST[:name] or "nodes" in the config file"#)
+            #"invalid --node: at least one node is required; give --node HOST[:name], "nodes" in the config file, "#
+                + "TESSERA_LB_NODES or --tessera-config FILE")
     }
 }

@@ -7,10 +7,12 @@ struct FileErrorTests {
     @Test("a bad value in the file is named by its key path, its value and its rule", arguments: [
         (#"{"nodes": ["10.0.0.1"], "fowrard": "splice"}"#,
          "invalid fowrard in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, maxConns, "
-            + "connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, pipeSize"),
+            + "connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, pipeSize, nodeUserTimeoutMs, "
+            + "nodeKeepaliveSeconds, allDown, health"),
         (#"{"nodes": ["10.0.0.1"], "max conns": 5}"#,
          "invalid \"max conns\" in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, "
-            + "maxConns, connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, pipeSize"),
+            + "maxConns, connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, pipeSize, "
+            + "nodeUserTimeoutMs, nodeKeepaliveSeconds, allDown, health"),
         (#"{"nodes": ["10.0.0.1"], "workers": 0}"#, #"invalid workers "0" in FILE: must be between 1 and 256"#),
         (#"{"nodes": ["10.0.0.1"], "workers": "4"}"#, #"invalid workers "4" in FILE: expected an integer, got a string"#),
         (#"{"nodes": ["10.0.0.1"], "workers": 1.5}"#, #"invalid workers "1.5" in FILE: expected an integer"#),
@@ -44,7 +46,7 @@ struct FileErrorTests {
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p"}]}"#, #"invalid services[0] in FILE: missing "listenPort""#),
         (#"{"nodes": ["10.0.0.1"], "services": [{"listenPort": 9000}]}"#, #"invalid services[0] in FILE: missing "name""#),
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000, "port": 1}]}"#,
-         "invalid services[0].port in FILE: unknown key; the keys here are name, listenPort, nodePort"),
+         "invalid services[0].port in FILE: unknown key; the keys here are name, listenPort, listenPath, nodePort"),
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000}, {"name": "q2t", "listenPort": "abc"}]}"#,
          #"invalid services[1].listenPort "abc" in FILE: expected an integer, got a string"#),
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000}, {"name": "q2t", "listenPort": 70000}]}"#,

@@ -66,8 +66,8 @@ struct FlagErrorTests {
     }
 
     @Test("a bad --service says what is wrong with it", arguments: [
-        ("p2p", #"invalid --service "p2p": expected NAME=LISTENPORT[:NODEPORT]"#),
-        ("p2p=9000:9001:9002", #"invalid --service "p2p=9000:9001:9002": expected NAME=LISTENPORT[:NODEPORT]"#),
+        ("p2p", #"invalid --service "p2p": expected NAME=LISTENPORT[:NODEPORT] or NAME=unix:PATH:NODEPORT"#),
+        ("p2p=9000:9001:9002", #"invalid --service "p2p=9000:9001:9002": expected NAME=LISTENPORT[:NODEPORT] or NAME=unix:PATH:NODEPORT"#),
         ("=9000", #"invalid --service "=9000": the service name is empty"#),
         ("p2\u{301}p=9000", "invalid --service \"p2\u{301}p=9000\": the service name may contain only lowercase letters, digits, '-' and '_'"),
         ("P2P=9000", #"invalid --service "P2P=9000": the service name may contain only lowercase letters, digits, '-' and '_'"#),
@@ -102,7 +102,7 @@ struct FlagErrorTests {
     @Test("ConfigError keeps the setting, the value and the problem apart")
     func errorFields() throws {
         #expect(throws: ConfigError(setting: "--workers", value: "0", problem: "must be between 1 and 256")) {
-            try ConfigLoader.load(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], workers: "0"))
+            try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], workers: "0"))
         }
     }
 }

@@ -18,19 +18,19 @@ struct FlagParsingTests {
         ("[2001:db8::7]:tessera.2", "2001:db8::7", "tessera.2"),
     ])
     func node(flag: String, host: String, name: String) throws {
-        let config = try ConfigLoader.load(file: nil, overrides: ConfigOverrides(nodes: [flag]))
+        let config = try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: [flag]))
         #expect(config.nodes == [BalancerConfig.Node(host: host, name: name)])
     }
 
     @Test("--node is repeatable and keeps the order given")
     func nodesInOrder() throws {
-        let config = try ConfigLoader.load(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.2:b", "[::1]:a", "10.0.0.1"]))
+        let config = try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.2:b", "[::1]:a", "10.0.0.1"]))
         #expect(config.nodes.map(\.name) == ["b", "a", "10.0.0.1"])
     }
 
     @Test("--service replaces the default services; the node port defaults to the listen port")
     func services() throws {
-        let config = try ConfigLoader.load(
+        let config = try loadIsolated(
             file: nil,
             overrides: ConfigOverrides(nodes: ["10.0.0.1"], services: ["p2p=19000:9000", "q2t-v2=9101", "a_b=1:65535"])
         )
@@ -43,7 +43,7 @@ struct FlagParsingTests {
 
     @Test("every single-valued flag sets its setting")
     func scalarFlags() throws {
-        let config = try ConfigLoader.load(file: nil, overrides: ConfigOverrides(
+        let config = try loadIsolated(file: nil, overrides: ConfigOverrides(
             nodes: ["10.0.0.1"], listen: "::", workers: "4", balance: "leastconn", maxConns: "100",
             connectTimeoutMs: "250", idleTimeoutMs: "60000", maxFails: "0", failTimeoutMs: "10000",
             forward: "splice", pipeSize: "1048576"

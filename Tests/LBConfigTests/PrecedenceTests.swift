@@ -7,7 +7,7 @@ struct PrecedenceTests {
     @Test("a flag overrides the file's value; the file's other values stay")
     func flagOverridesFile() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "workers": 4, "listen": "127.0.0.1", "balance": "leastconn"}"#)
-        let config = try ConfigLoader.load(file: file.path, overrides: ConfigOverrides(workers: "8", balance: "roundrobin"))
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides(workers: "8", balance: "roundrobin"))
         #expect(config.workers == 8)
         #expect(config.balance == .roundrobin)
         #expect(config.listenAddress == "127.0.0.1")
@@ -16,7 +16,7 @@ struct PrecedenceTests {
     @Test("--node replaces the file's whole node list")
     func nodesReplaceFileNodes() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1", "10.0.0.2"]}"#)
-        let config = try ConfigLoader.load(file: file.path, overrides: ConfigOverrides(nodes: ["10.0.0.3:c"]))
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides(nodes: ["10.0.0.3:c"]))
         #expect(config.nodes == [BalancerConfig.Node(host: "10.0.0.3", name: "c")])
     }
 
@@ -25,21 +25,21 @@ struct PrecedenceTests {
         let file = try TemporaryConfigFile(#"""
             {"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000}, {"name": "q2t", "listenPort": 9101}]}
             """#)
-        let config = try ConfigLoader.load(file: file.path, overrides: ConfigOverrides(services: ["web=8080:80"]))
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides(services: ["web=8080:80"]))
         #expect(config.services == [BalancerConfig.Service(name: "web", listenPort: 8080, nodePort: 80)])
     }
 
     @Test("the file's services replace the defaults")
     func fileServicesReplaceDefaults() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000}]}"#)
-        let config = try ConfigLoader.load(file: file.path, overrides: ConfigOverrides())
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides())
         #expect(config.services == [BalancerConfig.Service(name: "p2p", listenPort: 9000)])
     }
 
     @Test("nodes may come from flags alone while the file gives the rest")
     func nodesFromFlagsOnly() throws {
         let file = try TemporaryConfigFile(#"{"forward": "splice"}"#)
-        let config = try ConfigLoader.load(file: file.path, overrides: ConfigOverrides(nodes: ["10.0.0.1"]))
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides(nodes: ["10.0.0.1"]))
         #expect(config.nodes.count == 1)
         #expect(config.forward == .splice)
     }
