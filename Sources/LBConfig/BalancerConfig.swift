@@ -128,6 +128,8 @@ public struct BalancerConfig: Sendable, Equatable {
     public var nodeUserTimeoutMs: Int = 10_000
     /// TCP keepalive on node sockets: idle seconds before the first probe (0: off).
     public var nodeKeepaliveSeconds: Int = 30
+    /// On SIGTERM or SIGINT: how long open connections may go on finishing, milliseconds.
+    public var drainTimeoutMs: Int = 30_000
     /// With every node down: `refuse` new clients at once, or send them to the least recently failed node.
     public var allDown: AllDownPolicy = .refuse
 

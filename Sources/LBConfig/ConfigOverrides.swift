@@ -34,6 +34,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var nodeUserTimeoutMs: String?
     /// `--node-keepalive SECONDS`
     public var nodeKeepaliveSeconds: String?
+    /// `--drain-timeout MS`
+    public var drainTimeoutMs: String?
     /// `--all-down refuse|least-recently-failed`
     public var allDown: String?
     /// `--tessera-config FILE`, repeatable: a Tessera node's own config file, one per node.
@@ -90,6 +92,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         pipeSize: String? = nil,
         nodeUserTimeoutMs: String? = nil,
         nodeKeepaliveSeconds: String? = nil,
+        drainTimeoutMs: String? = nil,
         allDown: String? = nil,
         tesseraConfigs: [String] = [],
         healthEnabled: String? = nil,
@@ -125,6 +128,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.pipeSize = pipeSize
         self.nodeUserTimeoutMs = nodeUserTimeoutMs
         self.nodeKeepaliveSeconds = nodeKeepaliveSeconds
+        self.drainTimeoutMs = drainTimeoutMs
         self.allDown = allDown
         self.tesseraConfigs = tesseraConfigs
         self.healthEnabled = healthEnabled

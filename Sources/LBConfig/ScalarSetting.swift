@@ -64,6 +64,8 @@ extension ScalarSetting {
         integer("nodeKeepaliveSeconds", flag: "--node-keepalive", range: 0...32_767, unit: "seconds", note: "0 is off",
                 override: { $0.nodeKeepaliveSeconds }, \.nodeKeepaliveSeconds),
         choice("allDown", flag: "--all-down", override: { $0.allDown }, \.allDown),
+        integer("drainTimeoutMs", flag: "--drain-timeout", range: 0...3_600_000, unit: "milliseconds",
+                note: "0 closes at once", override: { $0.drainTimeoutMs }, \.drainTimeoutMs),
     ] + HealthSettings.all
 
     /// The environment variable for a flag: `--max-conns` is `TESSERA_LB_MAX_CONNS`.

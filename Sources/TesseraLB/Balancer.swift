@@ -158,6 +158,18 @@ public final class Balancer: @unchecked Sendable {
     /// The port each service listens on, in configuration order.
     public var listeningPorts: [Int] { engine.listeningPorts }
 
+    /// Graceful stop: closes the listeners (no new connections), then waits up to `timeoutMs` for open
+    /// connections to finish. Returns how many were still open when it gave up (0: all finished).
+    @discardableResult
+    public func drain(timeoutMs: Int) -> Int {
+        engine.stopAccepting()
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
+        while engine.openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
+            usleep(20_000)
+        }
+        return engine.openConnections
+    }
+
     /// Stops accepting, closes every connection and joins the workers.
     public func stop() {
         // The probe loop ends on its own once cancelled (it closes its HTTP client itself). Not waited for:

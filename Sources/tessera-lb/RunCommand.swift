@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Glibc
 import LBConfig
 import Logging
 import TesseraLB
@@ -28,7 +30,18 @@ struct RunCommand: ParsableCommand {
             throw StartError(message: error.description)
         }
         let signal = signals.wait()
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
+        // A second signal exits at once; the first drains.
+        Thread.detachNewThread {
+            let again = signals.wait()
+            logger.warning("second signal: exiting without waiting for connections", metadata: ["signal": "\(again)"])
+            Glibc.exit(1)
+        }
+        logger.info(
+            "draining: listeners closed, waiting for open connections",
+            metadata: ["signal": "\(signal)", "open": "\(balancer.status().openConnections)", "timeout_ms": "\(config.drainTimeoutMs)"]
+        )
+        let left = balancer.drain(timeoutMs: config.drainTimeoutMs)
+        if left > 0 { logger.warning("drain timeout: closing the connections still open", metadata: ["open": "\(left)"]) }
         balancer.stop()
         logger.info("stopped")
     }

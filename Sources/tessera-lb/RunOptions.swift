@@ -122,6 +122,15 @@ struct RunOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
+            "On SIGTERM/SIGINT, how long open connections may finish, milliseconds (default: 30000).",
+            valueName: "MS"
+        )
+    )
+    var drainTimeout: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
             "With every node down: refuse, or least-recently-failed (default: refuse).",
             valueName: "POLICY"
         )
@@ -319,6 +328,7 @@ struct RunOptions: ParsableArguments {
             pipeSize: pipeSize,
             nodeUserTimeoutMs: nodeUserTimeout,
             nodeKeepaliveSeconds: nodeKeepalive,
+            drainTimeoutMs: drainTimeout,
             allDown: allDown,
             tesseraConfigs: tesseraConfigs,
             healthEnabled: noHealth ? "false" : nil,

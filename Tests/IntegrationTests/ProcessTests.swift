@@ -53,6 +53,39 @@ struct ProcessTests {
         #expect(balancer.stop() == 0, "SIGTERM ends the process with status 0")
     }
 
+    @Test("SIGTERM drains: listeners close, open connections finish, then exit 0", .timeLimit(.minutes(1)))
+    func sigtermDrains() throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "q2t")])
+        defer { group.stop() }
+        let (balancer, ports) = try startBalancer(group, extra: ["--drain-timeout", "20000"])
+        let open = try TestSocket(host: "127.0.0.1", port: ports[0])
+        #expect(try HTTPExchange.get("/send", on: open).status == 200)
+        kill(balancer.pid, SIGTERM)
+        #expect(eventually { (try? TestSocket(host: "127.0.0.1", port: ports[0], timeout: 1)) == nil }, "no new connections")
+        #expect(balancer.isRunning, "still draining while a connection is open")
+        #expect(try HTTPExchange.get("/send", on: open).status == 200, "the open connection still works")
+        let closedAt = monotonicSeconds()
+        open.close()
+        #expect(eventually(within: 10) { !balancer.isRunning }, "exits once the last connection closed")
+        #expect(monotonicSeconds() - closedAt < 5, "well before the drain timeout")
+        #expect(balancer.process.terminationStatus == 0)
+        #expect(balancer.log.contains("draining"))
+    }
+
+    @Test("a second signal during the drain exits at once", .timeLimit(.minutes(1)))
+    func secondSignalExits() throws {
+        let group = try StandInGroup(count: 1, speaks: [.http(service: "q2t")])
+        defer { group.stop() }
+        let (balancer, ports) = try startBalancer(group, extra: ["--drain-timeout", "60000"])
+        let open = try TestSocket(host: "127.0.0.1", port: ports[0])
+        #expect(try HTTPExchange.get("/send", on: open).status == 200)
+        kill(balancer.pid, SIGTERM)
+        #expect(eventually { balancer.log.contains("draining") })
+        kill(balancer.pid, SIGINT)
+        #expect(eventually(within: 5) { !balancer.isRunning })
+        #expect(balancer.process.terminationStatus == 1)
+    }
+
     @Test("SIGPIPE is ignored: a node that resets mid-write does not kill the process", .timeLimit(.minutes(1)), arguments: ["splice", "copy"])
     func sigpipeIgnored(mode: String) throws {
         let node = try RawListener(host: "127.0.0.2")
@@ -81,6 +114,7 @@ struct ProcessTests {
         try server.send("alive")
         server.close()
         #expect(try client.receiveAll() == Array("alive".utf8))
+        client.close()
         #expect(balancer.stop() == 0)
     }
 
