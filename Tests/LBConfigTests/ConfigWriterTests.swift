@@ -66,6 +66,7 @@ struct ConfigWriterTests {
               "nodeUserTimeoutMs": 10000,
               "nodeKeepaliveSeconds": 30,
               "allDown": "refuse",
+              "drainTimeoutMs": 30000,
               "health": {
                 "enabled": true,
                 "path": "/upcheck",

@@ -91,6 +91,7 @@ struct WorkedExampleTests {
               "nodeUserTimeoutMs": 10000,
               "nodeKeepaliveSeconds": 30,
               "allDown": "refuse",
+              "drainTimeoutMs": 30000,
               "health": {
                 "enabled": true,
                 "port": 9000,
