@@ -60,6 +60,10 @@ struct DemoCommand: ParsableCommand {
 
             """
         )
+        if isatty(STDIN_FILENO) == 1 {
+            print("On this terminal: type 1 or 2 (then Enter) to fail that node or bring it back, q to quit.\n")
+            Keys(nodes: nodes).start()
+        }
         let stopReporting = Reporter(balancer: balancer, nodes: nodes, every: every, duration: duration).start()
         let signal = signals.wait()
         stopReporting()
@@ -102,7 +106,7 @@ private struct Reporter: @unchecked Sendable {
     private func statusLine() -> String {
         let status = balancer.status()
         let perNode = zip(status.nodes, nodes).map { state, node in
-            "\(state.name) [\(node.mode.rawValue)] \(state.state), \(state.activeConnections) open, \(node.requestsServed) answered"
+            "\(state.name) [\(node.mode.rawValue)] \(state.state), \(state.activeConnections) open, \(node.requestsServed) requests served (probes too)"
         }
         return "connections: \(status.openConnections) open, \(status.acceptedConnections) total | "
             + perNode.joined(separator: " | ")
@@ -114,4 +118,29 @@ private final class StopBox: @unchecked Sendable {
     init(_ flag: consuming Atomic<Bool>) { self.flag = flag }
     var isStopped: Bool { flag.load(ordering: .relaxed) }
     func stop() { flag.store(true, ordering: .relaxed) }
+}
+
+/// Keys on the demo's terminal: `1`/`2` fail a node (it refuses connections) or bring it back; `q` quits.
+private struct Keys: @unchecked Sendable {
+    let nodes: [StandInNode]
+
+    func start() {
+        Thread.detachNewThread { [nodes] in
+            while let line = readLine() {
+                let key = line.trimmingCharacters(in: .whitespaces)
+                if key == "q" {
+                    kill(getpid(), SIGTERM)
+                    return
+                }
+                guard let k = Int(key), (1...nodes.count).contains(k) else {
+                    print("keys: 1 or 2 toggle a node, q quits")
+                    continue
+                }
+                let node = nodes[k - 1]
+                let next: StandInMode = node.mode == .up ? .refuse : .up
+                node.setMode(next)
+                print(next == .up ? "\(node.name): back up" : "\(node.name): failed (refusing connections)")
+            }
+        }
+    }
 }
