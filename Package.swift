@@ -29,7 +29,16 @@ let package = Package(
         .target(name: "LBBalancing"),
         .target(name: "LBForwarding", dependencies: ["LBEngine", "LBSystem", "LBBalancing"]),
         .target(name: "LBConfig", dependencies: ["LBBalancing"]),
-        .target(name: "LBStandIn", dependencies: ["LBSystem", "LBEngine"]),
+        .target(
+            name: "LBStandIn",
+            dependencies: [
+                "LBSystem", "LBEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(name: "LBTessera", dependencies: ["LBConfig"]),
         .target(
             name: "LBHealth",

@@ -19,10 +19,13 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs `executable` with `arguments`, waiting at most `timeout` seconds (then kills it).
-public func runCommand(_ executable: URL, _ arguments: [String], timeout: Double = 30, environment: [String: String]? = nil) throws -> CommandResult {
+public func runCommand(
+    _ executable: URL, _ arguments: [String], timeout: Double = 30, environment: [String: String]? = nil, directory: String? = nil
+) throws -> CommandResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     if let environment { process.environment = environment }
     let out = Pipe()
     let err = Pipe()

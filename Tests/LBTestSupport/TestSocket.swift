@@ -6,6 +6,7 @@ public final class TestSocket: @unchecked Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Connects to `host:port` (IPv4 or IPv6 literal) with `timeout` seconds for every later read or write.
