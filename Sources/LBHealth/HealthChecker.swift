@@ -113,6 +113,9 @@ public final class HealthChecker: Sendable {
                 since = Date()
                 apply(transition, target: target, reason: "max_fails failed connects", lastGood: lastGood)
             }
+            // Intervals run from the start of one probe to the start of the next (as HAProxy's inter does), so a
+            // probe that times out does not push the next one back by its timeout.
+            let started = ContinuousClock.now
             let result = await prober.probe(host: target.host, port: target.port)
             if result.isHealthy { lastGood = Date() }
             if let transition = machine.record(success: result.isHealthy) {
@@ -127,7 +130,8 @@ public final class HealthChecker: Sendable {
             }
             let base = machine.isChanging ? timing.fastIntervalMs : timing.intervalMs
             let jitter = Int.random(in: -(base / 10)...(base / 10))
-            try? await Task.sleep(for: .milliseconds(max(1, base + jitter)))
+            let next = started + .milliseconds(max(1, base + jitter))
+            if next > ContinuousClock.now { try? await Task.sleep(until: next, clock: .continuous) }
         }
     }
 
