@@ -45,8 +45,9 @@ public final class AdminServer: Sendable {
             .bind(host: endpoint.host, port: endpoint.port)
             .wait()
         let history = routes.history
+        history.observe()  // the baseline that later looks compare with
         let poll = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(250)) { _ in
-            history.observe()
+            history.tick()
         }
         running.withLock { $0 = (channel, poll) }
         let bound = AdminEndpoint(host: endpoint.host, port: channel.localAddress?.port ?? endpoint.port)

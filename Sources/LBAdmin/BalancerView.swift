@@ -9,7 +9,7 @@ public struct BalancerView: Sendable {
     /// A balanced service.
     public struct Service: Sendable {
         public let name: String
-        /// Where it listens, `ADDR:PORT`.
+        /// Where it listens, `ADDR:PORT` or `unix:PATH`.
         public let listen: String
         /// The port it forwards to on every node.
         public let nodePort: Int

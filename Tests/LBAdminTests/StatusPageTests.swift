@@ -44,6 +44,21 @@ struct StatusPageTests {
         #expect(seen.changes == [2, 0])
     }
 
+    @Test("the periodic look records a change nobody asked about, and only looks closer when something changed")
+    func tick() {
+        let fixture = ViewFixture()
+        let history = StateHistory(view: fixture.view)
+        history.observe()
+        history.tick()
+        fixture.nodes[1].setAdminState(.disabled)
+        history.tick()
+        fixture.nodes[1].setAdminState(.enabled)
+        history.tick()
+        history.tick()
+        let seen = history.observe()
+        #expect(seen.transitions.map { "\($0.node) \($0.from.rawValue)>\($0.to.rawValue)" } == ["n2 disabled>up", "n2 up>disabled"])
+    }
+
     @Test("a service's own probe takes a node out of that service only, and that is a transition of the service")
     func perService() {
         let fixture = ViewFixture()
