@@ -11,7 +11,10 @@ extension Balancer {
         let health = self.health
         return BalancerView(
             services: zip(config.services, listeningPorts).map { service, port in
-                BalancerView.Service(name: service.name, listen: "\(host):\(port)", nodePort: service.nodePort)
+                BalancerView.Service(
+                    name: service.name, listen: service.listenPath.map { "unix:\($0)" } ?? "\(host):\(port)",
+                    nodePort: service.nodePort
+                )
             },
             nodes: zip(nodes, config.nodes).map { BalancerView.Node(state: $0, host: $1.host) },
             engine: engine.name,

@@ -14,7 +14,7 @@ struct AdminOptions: ParsableArguments {
         name: .customLong("admin"),
         parsing: .unconditional,
         help: ArgumentHelp(
-            "The admin listener (status page, /status, /metrics, node control), or off (default: 127.0.0.1:9990).",
+            "The admin listener (status page, /status, /metrics, node control), or off (default: 127.0.0.1:9990); also TESSERA_LB_ADMIN.",
             valueName: "ADDR:PORT|off"
         )
     )
@@ -33,7 +33,7 @@ struct AdminOptions: ParsableArguments {
     @Option(
         name: .customLong("log-format"),
         parsing: .unconditional,
-        help: ArgumentHelp("text or json, one object per line (default: text).", valueName: "FORMAT")
+        help: ArgumentHelp("text or json, one object per line (default: text); also TESSERA_LB_LOG_FORMAT.", valueName: "FORMAT")
     )
     var logFormat: String?
 
@@ -41,7 +41,8 @@ struct AdminOptions: ParsableArguments {
         name: .customLong("log-level"),
         parsing: .unconditional,
         help: ArgumentHelp(
-            "trace, debug, info, notice, warning, error or critical (default: info).", valueName: "LEVEL"
+            "trace, debug, info, notice, warning, error or critical (default: info); also TESSERA_LB_LOG_LEVEL.",
+            valueName: "LEVEL"
         )
     )
     var logLevel: String?
@@ -55,30 +56,36 @@ struct AdminOptions: ParsableArguments {
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AdminSettings {
         var settings = AdminSettings()
         settings.token = try AdminSettings.token(flag: adminToken, environment: environment)
-        if let admin {
+        // Each flag has a TESSERA_LB_ variable (for containers); the flag wins.
+        func given(_ flag: String?, _ variable: String) -> (setting: String, value: String)? {
+            if let flag { return ("--" + variable.dropFirst(11).lowercased().replacing("_", with: "-"), flag) }
+            if let value = environment[variable], !value.isEmpty { return (variable, value) }
+            return nil
+        }
+        if case let (setting, admin)? = given(admin, "TESSERA_LB_ADMIN") {
             settings.endpointGiven = true
             if admin == "off" {
                 settings.endpoint = nil
             } else {
-                settings.endpoint = try AdminSettings.parseEndpoint(admin, setting: "--admin")
+                settings.endpoint = try AdminSettings.parseEndpoint(admin, setting: setting)
+            }
+            if let endpoint = settings.endpoint, !endpoint.isLoopback, settings.token == nil {
+                throw ConfigError(
+                    setting: setting, value: admin,
+                    problem: "is not a loopback address, so the node control endpoints need --admin-token (or TESSERA_LB_ADMIN_TOKEN)"
+                )
             }
         }
-        if let endpoint = settings.endpoint, !endpoint.isLoopback, settings.token == nil {
-            throw ConfigError(
-                setting: "--admin", value: admin,
-                problem: "is not a loopback address, so the node control endpoints need --admin-token (or TESSERA_LB_ADMIN_TOKEN)"
-            )
-        }
-        if let logFormat {
+        if case let (setting, logFormat)? = given(logFormat, "TESSERA_LB_LOG_FORMAT") {
             guard let format = AdminSettings.LogFormat(rawValue: logFormat) else {
-                throw ConfigError(setting: "--log-format", value: logFormat, problem: "must be text or json")
+                throw ConfigError(setting: setting, value: logFormat, problem: "must be text or json")
             }
             settings.logFormat = format
         }
-        if let logLevel {
+        if case let (setting, logLevel)? = given(logLevel, "TESSERA_LB_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw ConfigError(
-                    setting: "--log-level", value: logLevel,
+                    setting: setting, value: logLevel,
                     problem: "must be trace, debug, info, notice, warning, error or critical"
                 )
             }

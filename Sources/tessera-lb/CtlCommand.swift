@@ -21,7 +21,7 @@ struct CtlOptions: ParsableArguments {
     @Option(
         name: .customLong("admin"),
         parsing: .unconditional,
-        help: ArgumentHelp("The balancer's admin listener (default: 127.0.0.1:9990).", valueName: "ADDR:PORT")
+        help: ArgumentHelp("The balancer's admin listener (default: 127.0.0.1:9990); also TESSERA_LB_ADMIN.", valueName: "ADDR:PORT")
     )
     var admin: String?
 
@@ -33,9 +33,15 @@ struct CtlOptions: ParsableArguments {
     var adminToken: String?
 
     func client() throws(ConfigError) -> AdminClient {
-        let endpoint = try admin.map { text throws(ConfigError) in try AdminSettings.parseEndpoint(text, setting: "--admin") }
-        let token = try AdminSettings.token(flag: adminToken, environment: ProcessInfo.processInfo.environment)
-        return AdminClient(endpoint: endpoint ?? .standard, token: token)
+        let environment = ProcessInfo.processInfo.environment
+        var endpoint = AdminEndpoint.standard
+        if let admin {
+            endpoint = try AdminSettings.parseEndpoint(admin, setting: "--admin")
+        } else if let variable = environment["TESSERA_LB_ADMIN"], !variable.isEmpty, variable != "off" {
+            endpoint = try AdminSettings.parseEndpoint(variable, setting: "TESSERA_LB_ADMIN")
+        }
+        let token = try AdminSettings.token(flag: adminToken, environment: environment)
+        return AdminClient(endpoint: endpoint, token: token)
     }
 }
 

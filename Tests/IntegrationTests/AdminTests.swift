@@ -68,6 +68,7 @@ struct AdminTests {
         try Harness(nodes: nodes, speaks: [.http(service: "p2p"), .http(service: "q2t")]) { config in
             config.services[0].name = "p2p"
             config.services[1].name = "q2t"
+            config.health.enabled = true
             config.health.intervalMs = 150
             config.health.fastIntervalMs = 100
             config.health.timeoutMs = 200
