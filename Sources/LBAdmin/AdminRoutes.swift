@@ -32,7 +32,7 @@ struct AdminResponse: Sendable {
     }
 
     static func json(_ status: Int, _ fields: [String: String], headers: [(String, String)] = []) -> AdminResponse {
-        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return AdminResponse(
             status: status, contentType: "application/json", body: String(decoding: data, as: UTF8.self) + "\n", headers: headers
         )

@@ -97,7 +97,10 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
             method: head.method.rawValue,
             uri: head.uri,
             headers: head.headers.map { ($0.name, $0.value) },
-            peer: context.channel.remoteAddress.map { "\($0)" } ?? "?"
+            peer: context.channel.remoteAddress.map { address in
+                let host = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "?"
+                return "\(host):\(address.port ?? 0)"
+            } ?? "?"
         )
         let response = routes.respond(to: request)
         let keepAlive = head.isKeepAlive
