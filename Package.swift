@@ -12,7 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
@@ -52,16 +52,27 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LBAdmin",
+            dependencies: [
+                "LBBalancing", "LBForwarding", "LBHealth", "LBSystem",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "TesseraLB",
             dependencies: [
-                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn", "LBHealth",
+                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn", "LBHealth", "LBAdmin",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "tessera-lb",
             dependencies: [
-                "TesseraLB", "LBConfig", "LBStandIn", "LBTessera",
+                "TesseraLB", "LBConfig", "LBStandIn", "LBTessera", "LBAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,8 +84,12 @@ let package = Package(
         .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
         .testTarget(name: "LBTesseraTests", dependencies: ["LBTessera", "LBConfig"]),
         .testTarget(
+            name: "LBAdminTests",
+            dependencies: ["LBAdmin", "LBBalancing", "LBForwarding", "LBHealth", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TesseraLB", "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
+            dependencies: ["TesseraLB", "LBAdmin", "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
                 .product(name: "Logging", package: "swift-log")]
         ),
     ]

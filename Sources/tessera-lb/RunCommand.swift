@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import LBAdmin
 import LBConfig
 import Logging
 import TesseraLB
@@ -13,14 +14,19 @@ struct RunCommand: ParsableCommand {
     )
 
     @OptionGroup var options: RunOptions
+    @OptionGroup(title: "Operating") var operating: AdminOptions
 
     func run() throws {
         let config = try options.loadConfig()
+        let admin = try operating.resolve()
         if options.printConfig {
             print(ConfigWriter.json(config))
             return
         }
-        let logger = bootstrapStdoutLogging(label: "tessera-lb")
+        let logger = admin.bootstrapLogging(label: "tessera-lb")
+        if admin.logConnections {
+            logger.warning("--log-connections is not implemented yet: no line is logged per connection")
+        }
         let signals = SignalWaiter.blockTerminationSignals()
         let balancer: Balancer
         do {
@@ -28,6 +34,13 @@ struct RunCommand: ParsableCommand {
             try balancer.start()
         } catch {
             throw StartError(message: error.description)
+        }
+        let adminServer: AdminServer?
+        do {
+            adminServer = try admin.startAdminServer(for: balancer, logger: logger)
+        } catch {
+            balancer.stop()
+            throw error
         }
         let signal = signals.wait()
         // A second signal exits at once; the first drains.
@@ -42,6 +55,9 @@ struct RunCommand: ParsableCommand {
         )
         let left = balancer.drain(timeoutMs: config.drainTimeoutMs)
         if left > 0 { logger.warning("drain timeout: closing the connections still open", metadata: ["open": "\(left)"]) }
+        // The admin listener stays up while draining (the status page shows it) and reads the workers'
+        // counters: it stops before they do.
+        adminServer?.stop()
         balancer.stop()
         logger.info("stopped")
     }

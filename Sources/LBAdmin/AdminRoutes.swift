@@ -1,0 +1,183 @@
+import Foundation
+import LBBalancing
+public import Logging
+
+/// One HTTP request as the routes need it.
+struct AdminRequest: Sendable {
+    var method: String
+    /// The path with its query, as sent.
+    var uri: String
+    var headers: [(String, String)] = []
+    /// The peer, for the log line of a control action.
+    var peer: String = "?"
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+
+    /// The path without query or fragment.
+    var path: String { String(uri.prefix { $0 != "?" && $0 != "#" }) }
+}
+
+/// One HTTP response.
+struct AdminResponse: Sendable {
+    var status: Int
+    var headers: [(String, String)]
+    var body: [UInt8]
+
+    init(status: Int, contentType: String, body: String, headers: [(String, String)] = []) {
+        self.status = status
+        self.headers = [("Content-Type", contentType), ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")] + headers
+        self.body = Array(body.utf8)
+    }
+
+    static func json(_ status: Int, _ fields: [String: String], headers: [(String, String)] = []) -> AdminResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return AdminResponse(
+            status: status, contentType: "application/json", body: String(decoding: data, as: UTF8.self) + "\n", headers: headers
+        )
+    }
+
+    static func error(_ status: Int, _ message: String, headers: [(String, String)] = []) -> AdminResponse {
+        json(status, ["error": message], headers: headers)
+    }
+}
+
+/// What the admin listener answers: the pages, the metrics and the control endpoints, as a function from
+/// request to response (the NIO handler only carries bytes), so it is tested without sockets.
+///
+/// Control (`POST /nodes/{name}/drain|disable|enable`) is guarded in two ways. With a token, it needs
+/// `Authorization: Bearer TOKEN`. Without one (only allowed on loopback), a browser must not be the way in:
+/// a request with a foreign `Origin` (a web page posting across sites) or a `Host` that is a name other than
+/// localhost (DNS rebinding) is refused.
+public final class AdminRoutes: Sendable {
+    let view: BalancerView
+    let history: StateHistory
+    private let token: String?
+    private let logger: Logger
+
+    /// Whether control requests need the bearer token.
+    var tokenRequired: Bool { token != nil }
+
+    public init(view: BalancerView, history: StateHistory, token: String?, logger: Logger) {
+        self.view = view
+        self.history = history
+        self.token = token
+        self.logger = logger
+    }
+
+    func respond(to request: AdminRequest) -> AdminResponse {
+        let path = request.path
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if parts.count == 3, parts.first == "nodes" {
+            guard request.method == "POST" else {
+                return .error(405, "use POST", headers: [("Allow", "POST")])
+            }
+            return control(node: String(parts[parts.startIndex + 1]), action: String(parts[parts.startIndex + 2]), request: request)
+        }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return .error(405, "use GET", headers: [("Allow", "GET, HEAD")])
+        }
+        switch path {
+        case "/":
+            return AdminResponse(
+                status: 200, contentType: "text/html; charset=utf-8",
+                body: StatusPage.render(StatusReport.read(view, history: history)),
+                headers: [("Content-Security-Policy", StatusPage.contentSecurityPolicy)]
+            )
+        case StatusPage.scriptPath:
+            return AdminResponse(status: 200, contentType: "text/javascript; charset=utf-8", body: StatusPage.script)
+        case "/status":
+            let report = StatusReport.read(view, history: history)
+            let data = (try? StatusReport.encoder().encode(report)) ?? Data()
+            return AdminResponse(status: 200, contentType: "application/json", body: String(decoding: data, as: UTF8.self) + "\n")
+        case "/metrics":
+            return AdminResponse(status: 200, contentType: PrometheusText.contentType, body: MetricsPage.render(view, history: history))
+        default:
+            return .error(404, "no such page; try /, /status, /metrics or POST /nodes/NAME/drain|disable|enable")
+        }
+    }
+
+    // MARK: - Control
+
+    private func control(node name: String, action: String, request: AdminRequest) -> AdminResponse {
+        if let refusal = refusal(of: request) { return refusal }
+        let wanted: AdminState
+        switch action {
+        case "drain": wanted = .draining
+        case "disable": wanted = .disabled
+        case "enable": wanted = .enabled
+        default: return .error(404, "no action \"\(action)\"; use drain, disable or enable")
+        }
+        let decoded = name.removingPercentEncoding ?? name
+        guard let index = view.nodeIndex(named: decoded) else {
+            let known = view.nodes.map(\.state.name).joined(separator: ", ")
+            return .error(404, "no node named \"\(decoded)\"; nodes: \(known)")
+        }
+        let node = view.nodes[index].state
+        let previous = node.adminState
+        node.setAdminState(wanted)
+        view.nodesChanged()
+        let seen = history.observe()
+        if previous != wanted {
+            logger.notice(
+                "node \(wanted.name) by operator",
+                metadata: ["node": "\(node.name)", "previous": "\(previous.name)", "from": "\(request.peer)"]
+            )
+        }
+        return .json(
+            200,
+            [
+                "node": node.name, "admin": wanted.name, "previous": previous.name,
+                "state": seen.nodes[index].condition.state.rawValue,
+            ]
+        )
+    }
+
+    /// Why a control request may not proceed, as the response; nil when it may.
+    private func refusal(of request: AdminRequest) -> AdminResponse? {
+        if let token {
+            let given = request.header("Authorization") ?? ""
+            let expected = "Bearer \(token)"
+            guard Self.constantTimeEqual(given, expected) else {
+                return .error(
+                    401, given.isEmpty ? "this endpoint needs Authorization: Bearer TOKEN (--admin-token)" : "wrong token",
+                    headers: [("WWW-Authenticate", "Bearer realm=\"tessera-lb\"")]
+                )
+            }
+            return nil
+        }
+        let host = request.header("Host") ?? ""
+        if let origin = request.header("Origin"), origin != "http://\(host)" {
+            return .error(403, "cross-origin control request refused (Origin \(origin))")
+        }
+        if !Self.isAddressOrLocalhost(host) {
+            return .error(403, "control needs the admin address (an IP or localhost) as Host, not \(host)")
+        }
+        return nil
+    }
+
+    /// Whether the Host header names an IP literal or localhost (with or without a port): never a DNS name
+    /// that could be rebound to this address.
+    static func isAddressOrLocalhost(_ host: String) -> Bool {
+        var name = Substring(host)
+        if name.hasPrefix("["), let close = name.firstIndex(of: "]") {
+            name = name[name.index(after: name.startIndex)..<close]
+        } else if let colon = name.lastIndex(of: ":"), name.firstIndex(of: ":") == colon {
+            name = name[..<colon]
+        }
+        return name == "localhost" || AdminEndpoint.isIPLiteral(String(name))
+    }
+
+    /// Compares without stopping at the first difference, so the time taken does not tell how much of a
+    /// guessed token was right.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return difference == 0
+    }
+}

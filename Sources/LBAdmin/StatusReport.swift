@@ -1,0 +1,174 @@
+public import Foundation
+import LBBalancing
+import LBForwarding
+import LBHealth
+import Synchronization
+
+/// What `GET /status` answers and the status page shows: the balancer, each node and service with its state,
+/// the reason and since when, the traffic, and the recent transitions. `tessera-lb ctl status` decodes it.
+public struct StatusReport: Sendable, Codable {
+    public struct Connections: Sendable, Codable {
+        public var open: Int
+        public var accepted: Int
+        public var max: Int
+        public var acceptedPerSecond: Double
+        /// Clients closed because no node could take them.
+        public var noNode: Int
+        public var connectFailures: Int
+        public var retries: Int
+        public var closedOnMarkDown: Int
+    }
+
+    public struct Traffic: Sendable, Codable {
+        /// Client to node.
+        public var bytesUp: Int
+        /// Node to client.
+        public var bytesDown: Int
+        public var bytesUpPerSecond: Double
+        public var bytesDownPerSecond: Double
+    }
+
+    public struct Probe: Sendable, Codable {
+        public var port: Int
+        /// Set for a service's own probe (health scope `service`).
+        public var service: String?
+        public var up: Bool
+        public var lastResult: String?
+        public var lastGood: Date?
+        public var since: Date
+    }
+
+    public struct Node: Sendable, Codable {
+        public var name: String
+        public var host: String
+        public var state: NodeStateName
+        public var reason: String
+        public var since: Date
+        /// What an operator set: `enabled`, `draining` or `disabled`.
+        public var admin: String
+        /// The probe's verdict (true without probes).
+        public var markedUp: Bool
+        /// Open connections to the node, all services together.
+        public var activeConnections: Int
+        public var connectFailures: Int
+        /// State changes seen since the admin listener started.
+        public var stateChanges: Int
+        public var probes: [Probe]
+    }
+
+    public struct ServiceNode: Sendable, Codable {
+        public var name: String
+        public var state: NodeStateName
+        public var reason: String
+        public var since: Date
+    }
+
+    public struct Service: Sendable, Codable {
+        public var name: String
+        public var listen: String
+        public var nodePort: Int
+        /// Nodes taking this service's new connections now.
+        public var available: Int
+        public var nodes: [ServiceNode]
+    }
+
+    public var generatedAt: Date
+    public var startedAt: Date
+    public var version: String
+    public var engine: String
+    public var forward: String
+    public var balance: String
+    public var workers: Int
+    public var health: Bool
+    public var connections: Connections
+    public var traffic: Traffic
+    public var nodes: [Node]
+    public var services: [Service]
+    /// Newest first.
+    public var transitions: [StateHistory.Transition]
+
+    /// Reads everything now.
+    static func read(_ view: BalancerView, history: StateHistory, now: Date = Date()) -> StatusReport {
+        let seen = history.observe(now: now)
+        let totals = WorkerTotals(view.counters())
+        let reports = view.healthEnabled ? view.probeReport() : []
+        let nodes = view.nodes.enumerated().map { n, node in
+            Node(
+                name: node.state.name,
+                host: node.host,
+                state: seen.nodes[n].condition.state,
+                reason: seen.nodes[n].condition.reason,
+                since: seen.nodes[n].since,
+                admin: node.state.adminState.name,
+                markedUp: node.state.isMarkedUp,
+                activeConnections: node.state.activeConnections.load(ordering: .relaxed),
+                connectFailures: node.state.connectFailures.load(ordering: .relaxed),
+                stateChanges: seen.changes[n],
+                probes: reports.filter { $0.target.node == n }.map {
+                    Probe(
+                        port: $0.target.port, service: $0.target.serviceName, up: $0.isUp,
+                        lastResult: $0.lastResult?.description, lastGood: $0.lastGood, since: $0.since
+                    )
+                }
+            )
+        }
+        let services = view.services.enumerated().map { s, service in
+            let states = seen.services[s]
+            return Service(
+                name: service.name,
+                listen: service.listen,
+                nodePort: service.nodePort,
+                available: states.filter { $0.condition.state == .up }.count,
+                nodes: states.enumerated().map { n, held in
+                    ServiceNode(
+                        name: view.nodes[n].state.name, state: held.condition.state, reason: held.condition.reason,
+                        since: held.since
+                    )
+                }
+            )
+        }
+        return StatusReport(
+            generatedAt: now,
+            startedAt: history.startedAt,
+            version: BuildInfo.version,
+            engine: view.engine,
+            forward: view.forwardingMode.rawValue,
+            balance: view.balance.rawValue,
+            workers: view.workers,
+            health: view.healthEnabled,
+            connections: Connections(
+                open: view.openConnections(), accepted: totals.accepted, max: view.maxConnections,
+                acceptedPerSecond: seen.rates.accepted, noNode: totals.noNode, connectFailures: totals.connectFailures,
+                retries: totals.retries, closedOnMarkDown: totals.closedOnMarkDown
+            ),
+            traffic: Traffic(
+                bytesUp: totals.bytesUp, bytesDown: totals.bytesDown, bytesUpPerSecond: seen.rates.bytesUp,
+                bytesDownPerSecond: seen.rates.bytesDown
+            ),
+            nodes: nodes,
+            services: services,
+            transitions: seen.transitions
+        )
+    }
+
+    /// The JSON encoding: ISO 8601 dates, sorted keys, indented.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// The matching decoder.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// What this build is.
+public enum BuildInfo {
+    /// The release version; `dev` for a build from a work tree (no release has been cut).
+    public static let version = "dev"
+}
