@@ -1,5 +1,6 @@
 import Foundation
 import LBBalancing
+import LBSystem
 public import Logging
 
 /// One HTTP request as the routes need it.
@@ -91,10 +92,23 @@ public final class AdminRoutes: Sendable {
             let report = StatusReport.read(view, history: history)
             let data = (try? StatusReport.encoder().encode(report)) ?? Data()
             return AdminResponse(status: 200, contentType: "application/json", body: String(decoding: data, as: UTF8.self) + "\n")
+        case "/healthz":
+            // Liveness: the process answers and still accepts connections (not draining).
+            return view.isAccepting()
+                ? AdminResponse(status: 200, contentType: "text/plain", body: "ok\n")
+                : .error(503, "draining: no longer accepting connections")
+        case "/readyz":
+            // Readiness: accepting, and at least one node takes new connections.
+            guard view.isAccepting() else { return .error(503, "draining: no longer accepting connections") }
+            let now = MonotonicClock.nowMilliseconds()
+            let available = view.nodes.filter { $0.state.isAvailable(now: now) }.map(\.state.name)
+            return available.isEmpty
+                ? .error(503, "no node is up")
+                : AdminResponse(status: 200, contentType: "text/plain", body: "ready: \(available.joined(separator: ", ")) up\n")
         case "/metrics":
             return AdminResponse(status: 200, contentType: PrometheusText.contentType, body: MetricsPage.render(view, history: history))
         default:
-            return .error(404, "no such page; try /, /status, /metrics or POST /nodes/NAME/drain|disable|enable")
+            return .error(404, "no such page; try /, /status, /metrics, /healthz, /readyz or POST /nodes/NAME/drain|disable|enable")
         }
     }
 

@@ -50,6 +50,8 @@ public struct BalancerView: Sendable {
     public var probeReport: @Sendable () -> [HealthChecker.Report]
     /// Tells the workers that node states changed, so a disabled node's connections are dealt with at once.
     public var nodesChanged: @Sendable () -> Void
+    /// False once the balancer stopped accepting (draining on SIGTERM).
+    public var isAccepting: @Sendable () -> Bool
 
     public init(
         services: [Service],
@@ -63,7 +65,8 @@ public struct BalancerView: Sendable {
         counters: @escaping @Sendable () -> [WorkerCounters],
         openConnections: @escaping @Sendable () -> Int,
         probeReport: @escaping @Sendable () -> [HealthChecker.Report],
-        nodesChanged: @escaping @Sendable () -> Void
+        nodesChanged: @escaping @Sendable () -> Void,
+        isAccepting: @escaping @Sendable () -> Bool = { true }
     ) {
         self.services = services
         self.nodes = nodes
@@ -77,6 +80,7 @@ public struct BalancerView: Sendable {
         self.openConnections = openConnections
         self.probeReport = probeReport
         self.nodesChanged = nodesChanged
+        self.isAccepting = isAccepting
     }
 
     /// The index of the node called `name`.

@@ -32,6 +32,7 @@ public final class EpollEngine: Engine, @unchecked Sendable {
                 // Unix sockets cannot share a path across listeners: the first worker takes it alone.
                 let count = address.family == .unix ? 1 : plan.workers
                 if address.family == .unix { try UnixSocketPath.prepare(address) }
+                if address.family != .unix && address.port == 0 { address = address.withPort(try Socket.unusedPort(on: address)) }
                 for w in 0..<plan.workers {
                     guard w < count else { perWorker[w].append(-1); continue }
                     let fd = try Socket.listen(on: address, reusePort: true)
@@ -66,6 +67,9 @@ public final class EpollEngine: Engine, @unchecked Sendable {
     public func nodesChanged() {
         for worker in workers { worker.wake() }
     }
+
+    /// Whether the listeners are open (false once draining).
+    public var isAccepting: Bool { !workers.isEmpty && !shared.stopAccepting.load(ordering: .relaxed) }
 
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
 

@@ -58,7 +58,9 @@ final class StandInWorker: @unchecked Sendable {
             guard let address = SocketAddress(ipLiteral: host, port: ports[i].port) else {
                 throw SystemError("stand-in address \(host)", errno: EINVAL)
             }
-            let fd = try Socket.listen(on: address, reusePort: true, noDelay: true)
+            let fd = try Socket.listen(
+                on: ports[i].port == 0 ? address.withPort(try Socket.unusedPort(on: address)) : address, reusePort: true, noDelay: true
+            )
             if ports[i].port == 0 { ports[i].port = Socket.localPort(fd) }
             try epoll.add(fd, events: Epoll.readable, data: Self.listenerBase | UInt64(i))
             listeners.append(fd)

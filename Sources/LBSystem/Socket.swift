@@ -34,6 +34,15 @@ public enum Socket {
         return fd
     }
 
+    /// A port on `address`'s host that no socket holds now. Binding port 0 with SO_REUSEPORT may hand out a
+    /// port that other SO_REUSEPORT sockets of this user already share (the kernel sees no conflict), so
+    /// listeners asking for "any port" take one from a plain socket first.
+    public static func unusedPort(on address: SocketAddress) throws(SystemError) -> Int {
+        let fd = try listen(on: address.withPort(0), reusePort: false, noDelay: false, backlog: 1)
+        defer { closeDescriptor(fd) }
+        return localPort(fd)
+    }
+
     /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: the new descriptor, `.wouldBlock` when the queue is empty,
     /// or the errno (EMFILE, ENFILE, ECONNABORTED...).
     @inline(__always)

@@ -26,7 +26,8 @@ extension Balancer {
             counters: { engine.counters },
             openConnections: { engine.openConnections },
             probeReport: { health?.report ?? [] },
-            nodesChanged: { engine.nodesChanged() }
+            nodesChanged: { engine.nodesChanged() },
+            isAccepting: { engine.isAccepting }
         )
     }
 }

@@ -7,7 +7,7 @@ struct TesseraLBCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera-lb",
         abstract: "A Layer-4 TCP load balancer for highly available Tessera nodes.",
-        subcommands: [RunCommand.self, CheckConfigCommand.self, CtlCommand.self, DemoCommand.self, StandInCommand.self]
+        subcommands: [RunCommand.self, CheckConfigCommand.self, CtlCommand.self, DemoCommand.self, HealthCommand.self, StandInCommand.self]
     )
 
     /// Exit statuses: 0 done, 1 could not run (a port taken, a host that does not resolve), 2 invalid settings.

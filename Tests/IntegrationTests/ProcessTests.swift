@@ -7,9 +7,11 @@ import Testing
 @Suite("the tessera-lb process", .serialized)
 struct ProcessTests {
     /// Starts `tessera-lb run` on 127.0.0.1 in front of `group`, one service per group port.
-    private func startBalancer(_ group: StandInGroup, extra: [String] = [], wrapper: [String] = []) throws -> (BalancerProcess, [Int]) {
+    private func startBalancer(
+        _ group: StandInGroup, extra: [String] = [], wrapper: [String] = [], probes: Bool = false
+    ) throws -> (BalancerProcess, [Int]) {
         let ports = group.ports.map { _ in freePort() }
-        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "2", "--no-health"]
+        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "2"] + (probes ? [] : ["--no-health"])
         for host in group.hosts { arguments += ["--node", host] }
         for (k, nodePort) in group.ports.enumerated() { arguments += ["--service", "s\(k)=\(ports[k]):\(nodePort)"] }
         let process = try BalancerProcess(arguments + extra, wrapper: wrapper)
@@ -70,6 +72,35 @@ struct ProcessTests {
         #expect(monotonicSeconds() - closedAt < 5, "well before the drain timeout")
         #expect(balancer.process.terminationStatus == 0)
         #expect(balancer.log.contains("draining"))
+    }
+
+    @Test("tessera-lb health: 0 while serving with a node up, 1 when no node is up or while draining", .timeLimit(.minutes(1)))
+    func healthCommand() throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "p2p")])
+        defer { group.stop() }
+        let admin = "127.0.0.1:\(freePort())"
+        let (balancer, ports) = try startBalancer(
+            group, extra: ["--admin", admin, "--health-interval", "100", "--health-timeout", "200", "--drain-timeout", "20000"],
+            probes: true
+        )
+        let health = { (extra: [String]) in try runCommand(tesseraLBExecutable(), ["health", "--admin", admin] + extra, timeout: 10) }
+        #expect(eventually(within: 5) { (try? health([]))?.status == 0 }, "healthy with both nodes up")
+        for node in group.nodes { node.setMode(.refuse) }
+        var last: CommandResult? = nil
+        #expect(eventually(within: 5) {
+            last = try? health([])
+            return last?.status == 1
+        }, "unhealthy with every node down")
+        #expect(last?.stderr.contains("no node is up") == true, "\(last?.stderr ?? "") log: \(balancer.log)")
+        #expect(try health(["--serving-only"]).status == 0, "still serving")
+        for node in group.nodes { node.setMode(.up) }
+        #expect(eventually(within: 5) { (try? health([]))?.status == 0 })
+        let open = try TestSocket(host: "127.0.0.1", port: ports[0])
+        #expect(try HTTPExchange.get("/upcheck", on: open).status == 200)
+        kill(balancer.pid, SIGTERM)
+        #expect(eventually(within: 5) { (try? health(["--serving-only"]))?.status == 1 }, "draining is not serving")
+        open.close()
+        #expect(eventually(within: 10) { !balancer.isRunning })
     }
 
     @Test("a second signal during the drain exits at once", .timeLimit(.minutes(1)))
