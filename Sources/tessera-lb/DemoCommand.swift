@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import LBAdmin
 import LBConfig
 import LBStandIn
 import Logging
@@ -46,6 +47,9 @@ struct DemoCommand: ParsableCommand {
         } catch {
             throw StartError(message: "demo: \(error.description)")
         }
+        // The status page and control, on loopback like everything else here.
+        let admin = AdminServer(view: balancer.adminView, token: nil, logger: logger)
+        let adminAddress = (try? admin.start(at: AdminEndpoint.standard)).map { "http://\($0)/" }
         print(
             """
 
@@ -56,6 +60,7 @@ struct DemoCommand: ParsableCommand {
             Fail a node and watch the traffic move (from another shell):
               echo "mode refuse" > /dev/tcp/127.0.0.2/9999    (bash; modes: up refuse hang fail reset)
               echo "mode up" > /dev/tcp/127.0.0.2/9999
+            Status page: \(adminAddress ?? "not started (127.0.0.1:9990 is taken)")   tessera-lb ctl status
             Ctrl-C stops the demo.
 
             """
@@ -68,6 +73,7 @@ struct DemoCommand: ParsableCommand {
         let signal = signals.wait()
         stopReporting()
         logger.info("stopping", metadata: ["signal": "\(signal)"])
+        admin.stop()
         balancer.stop()
         for node in nodes { node.stop() }
     }
