@@ -93,10 +93,9 @@ public final class AdminRoutes: Sendable {
             let data = (try? StatusReport.encoder().encode(report)) ?? Data()
             return AdminResponse(status: 200, contentType: "application/json", body: String(decoding: data, as: UTF8.self) + "\n")
         case "/healthz":
-            // Liveness: the process answers and still accepts connections (not draining).
-            return view.isAccepting()
-                ? AdminResponse(status: 200, contentType: "text/plain", body: "ok\n")
-                : .error(503, "draining: no longer accepting connections")
+            // Liveness: the process answers. Still 200 while draining, so an orchestrator does not kill a pod
+            // that is finishing its connections.
+            return AdminResponse(status: 200, contentType: "text/plain", body: view.isAccepting() ? "ok\n" : "ok, draining\n")
         case "/readyz":
             // Readiness: accepting, and at least one node takes new connections.
             guard view.isAccepting() else { return .error(503, "draining: no longer accepting connections") }

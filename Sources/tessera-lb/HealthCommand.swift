@@ -13,7 +13,7 @@ struct HealthCommand: ParsableCommand {
 
     @OptionGroup var options: CtlOptions
 
-    @Flag(help: "Only ask whether the balancer is serving, not whether a node is up (/healthz).")
+    @Flag(help: "Only ask whether the balancer process answers (/healthz, also while draining), not whether it serves.")
     var servingOnly = false
 
     func run() throws {

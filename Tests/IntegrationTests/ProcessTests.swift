@@ -98,7 +98,8 @@ struct ProcessTests {
         let open = try TestSocket(host: "127.0.0.1", port: ports[0])
         #expect(try HTTPExchange.get("/upcheck", on: open).status == 200)
         kill(balancer.pid, SIGTERM)
-        #expect(eventually(within: 5) { (try? health(["--serving-only"]))?.status == 1 }, "draining is not serving")
+        #expect(eventually(within: 5) { (try? health([]))?.status == 1 }, "draining is not ready")
+        #expect(try health(["--serving-only"]).status == 0, "but alive")
         open.close()
         #expect(eventually(within: 10) { !balancer.isRunning })
     }
