@@ -78,6 +78,16 @@ struct HTTPResponder {
         let isHead = sp1 == 4 && bytes[0] == 72  // HEAD
         let isUpcheck = Self.hasPrefix(bytes, sp1 + 1, sp2, "/upcheck")
             && (sp2 == sp1 + 9 || bytes[sp1 + 9] == 63)  // exactly /upcheck, or /upcheck?...
+        if !failing && mode != .wrongbody && Self.hasPrefix(bytes, sp1 + 1, sp2, "/bytes/") {
+            // GET /bytes/N: N bytes of body (0 to 16 MiB), for transfer-size benchmarks of the download direction.
+            let n = Self.integer(bytes, sp1 + 8, sp2)
+            guard n <= Self.bulk.count else { return .malformed }
+            var head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: \(n)\r\n"
+            if close { head += "Connection: close\r\n" }
+            output.append(contentsOf: Array((head + "\r\n").utf8))
+            if !isHead { output.append(contentsOf: Self.bulk[0..<n]) }
+            return .answered(consumed: total, close: close)
+        }
         let response: [UInt8]
         if failing {
             response = serverError
@@ -100,6 +110,9 @@ struct HTTPResponder {
         }
         return .answered(consumed: total, close: close)
     }
+
+    /// The body of every /bytes/N answer, made once per process on first use.
+    private static let bulk = [UInt8](repeating: 0x61, count: 16 << 20)
 
     private static let connectionClose = Array("Connection: close\r\n".utf8)
 

@@ -90,6 +90,19 @@ struct TransferTests {
         #expect(received == payload)
     }
 
+    @Test("GET /bytes/N answers N bytes through the balancer, kept alive", .timeLimit(.minutes(1)), arguments: allModes)
+    func sizedResponses(mode: BalancerConfig.ForwardMode) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode)
+        defer { harness.stop() }
+        let client = try harness.connect()
+        for size in [0, 1024, 65_536, 1 << 20, 1024] {
+            let reply = try HTTPExchange.get("/bytes/\(size)", on: client)
+            #expect(reply.status == 200)
+            #expect(reply.body.utf8.count == size)
+            #expect(reply.body.utf8.allSatisfy { $0 == 0x61 })
+        }
+    }
+
     @Test("a short reply is not corked (no SPLICE_F_MORE on the last chunk)", .timeLimit(.minutes(1)), arguments: allModes)
     func shortRepliesAreNotCorked(mode: BalancerConfig.ForwardMode) throws {
         let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode)
