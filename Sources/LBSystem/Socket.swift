@@ -70,18 +70,6 @@ public enum Socket {
         }
     }
 
-    /// Starts a non-blocking connect on a unix-domain socket.
-    public static func connectUnix(to address: SocketAddress) throws(SystemError) -> Int32 {
-        let fd = try checked("socket") { cshims_socket_unix() }
-        let rc = address.withSockAddr { cshims_connect(fd, $0, $1) }
-        if rc != 0 && Glibc.errno != EINPROGRESS {
-            let err = Glibc.errno
-            closeDescriptor(fd)
-            throw SystemError("connect(\(address))", errno: err)
-        }
-        return fd
-    }
-
     /// The pending error of a socket (SO_ERROR): 0 when none.
     @inline(__always)
     public static func pendingError(_ fd: Int32) -> Int32 {
@@ -133,26 +121,11 @@ public enum Socket {
         }
     }
 
-    /// Reads an integer socket option (for tests): (level, name) as in `optionUserTimeout`.
-    public static func intOption(_ fd: Int32, _ option: (Int32, Int32)) -> Int {
-        var value: Int32 = 0
-        _ = cshims_get_int_option(fd, option.0, option.1, &value)
-        return Int(value)
-    }
-
-    public static let optionUserTimeout = (CSHIMS_IPPROTO_TCP, CSHIMS_TCP_USER_TIMEOUT)
-    public static let optionKeepalive = (CSHIMS_SOL_SOCKET, CSHIMS_SO_KEEPALIVE)
-
     /// Reads TCP_NODELAY (for tests).
     public static func noDelay(_ fd: Int32) -> Bool {
         var value: Int32 = 0
         _ = cshims_get_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, &value)
         return value != 0
-    }
-
-    /// Sets SO_RCVBUF (tests use a small one to make a slow reader).
-    public static func setReceiveBuffer(_ fd: Int32, bytes: Int) {
-        _ = cshims_set_int_option(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_RCVBUF, Int32(bytes))
     }
 
     /// The local port a socket is bound to (for listeners bound to port 0).

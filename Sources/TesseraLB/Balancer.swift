@@ -75,7 +75,7 @@ public final class Balancer: @unchecked Sendable {
         )
         let engine = EpollEngine(plan: plan)
         self.engine = engine
-        health = try Self.makeHealthChecker(config: config, hosts: hosts, nodes: nodes, logger: logger) {
+        health = try Self.makeHealthChecker(config: config, nodes: nodes, logger: logger) {
             engine.nodesChanged()
         }
     }
@@ -83,7 +83,6 @@ public final class Balancer: @unchecked Sendable {
     /// The probe loop over every node's health port (and each service's own port with scope `service`).
     private static func makeHealthChecker(
         config: BalancerConfig,
-        hosts: [SocketAddress],
         nodes: [NodeState],
         logger: Logger,
         onChange: @escaping @Sendable () -> Void
@@ -94,7 +93,6 @@ public final class Balancer: @unchecked Sendable {
         var targets: [HealthChecker.Target] = []
         for (n, node) in config.nodes.enumerated() {
             let host = node.host
-            _ = hosts[n]
             targets.append(.init(node: n, host: host, port: healthPort))
             if h.scope == .service {
                 for (s, service) in config.services.enumerated() where service.nodePort != healthPort {

@@ -45,6 +45,16 @@ struct TLSProbeTests {
         }
     }
 
+    /// The first probe's result, waiting up to 10 s for one.
+    private func firstProbeResult(_ harness: Harness) -> ProbeResult? {
+        var last: ProbeResult? = nil
+        _ = eventually(within: 10) {
+            last = harness.balancer.health!.report.first?.lastResult
+            return last != nil
+        }
+        return last
+    }
+
     @Test("a node whose P2P server requires client certificates is up when the probe presents one", .timeLimit(.minutes(1)))
     func mutualTLS() throws {
         let certs = try Certificates()
@@ -75,12 +85,8 @@ struct TLSProbeTests {
         tls.caFile = certs.path("ca.pem")
         let harness = try balancer(probing: server.port, tls)
         defer { harness.stop() }
-        var last: ProbeResult? = nil
-        let probed = eventually(within: 10) {
-            last = harness.balancer.health!.report.first?.lastResult
-            return last != nil
-        }
-        #expect(probed)
+        let last = firstProbeResult(harness)
+        #expect(last != nil)
         #expect(!harness.balancer.nodes[0].isMarkedUp)
         if case .tlsError = last {} else if case .reset = last {} else {
             Issue.record("expected a TLS failure, got \(String(describing: last))")
@@ -97,11 +103,8 @@ struct TLSProbeTests {
         tls.caFile = other.path("ca.pem")
         let harness = try balancer(probing: server.port, tls)
         defer { harness.stop() }
-        var last: ProbeResult? = nil
-        #expect(eventually(within: 10) {
-            last = harness.balancer.health!.report.first?.lastResult
-            return last != nil
-        })
+        let last = firstProbeResult(harness)
+        #expect(last != nil)
         #expect(!harness.balancer.nodes[0].isMarkedUp)
         if case .tlsError = last {} else { Issue.record("expected a TLS failure, got \(String(describing: last))") }
     }
