@@ -1,10 +1,31 @@
-// The only file that includes <liburing.h> (see CShims.h for why).
+// The only file that includes <liburing.h> (see CShims.h for why). Each function is one liburing call, or
+// the SQE-getting boilerplate around one prep helper; what to submit, when and why is decided in Swift.
 #ifndef _GNU_SOURCE
 #error "CShims must be compiled with _GNU_SOURCE"
 #endif
 
 #include "CShims.h"
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <liburing.h>
+
+struct cshims_ring {
+    struct io_uring ring;
+};
+
+const uint32_t CSHIMS_RING_SETUP_CQSIZE = IORING_SETUP_CQSIZE;
+const uint32_t CSHIMS_RING_SETUP_R_DISABLED = IORING_SETUP_R_DISABLED;
+const uint32_t CSHIMS_RING_SETUP_SUBMIT_ALL = IORING_SETUP_SUBMIT_ALL;
+const uint32_t CSHIMS_RING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
+const uint32_t CSHIMS_RING_SETUP_SINGLE_ISSUER = IORING_SETUP_SINGLE_ISSUER;
+const uint32_t CSHIMS_RING_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRUN;
+const uint32_t CSHIMS_RING_CQE_F_MORE = IORING_CQE_F_MORE;
+const uint32_t CSHIMS_POLLIN = POLLIN;
+const uint32_t CSHIMS_POLLOUT = POLLOUT;
+const uint32_t CSHIMS_POLLRDHUP = POLLRDHUP;
 
 int cshims_uring_probe(void) {
     struct io_uring ring;
@@ -13,3 +34,104 @@ int cshims_uring_probe(void) {
     io_uring_queue_exit(&ring);
     return 0;
 }
+
+cshims_ring *cshims_ring_create(unsigned entries, unsigned cq_entries, uint32_t flags, int *error) {
+    cshims_ring *r = calloc(1, sizeof *r);
+    if (!r) {
+        *error = -ENOMEM;
+        return NULL;
+    }
+    struct io_uring_params p = {0};
+    p.flags = flags;
+    p.cq_entries = cq_entries;
+    int rc = io_uring_queue_init_params(entries, &r->ring, &p);
+    if (rc < 0) {
+        free(r);
+        *error = rc;
+        return NULL;
+    }
+    *error = 0;
+    return r;
+}
+
+void cshims_ring_destroy(cshims_ring *r) {
+    io_uring_queue_exit(&r->ring);
+    free(r);
+}
+
+// liburing 2.3 declares io_uring_enable_rings but its library does not export it: the syscall itself.
+int cshims_ring_enable(cshims_ring *r) {
+    int rc = (int)syscall(SYS_io_uring_register, r->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+    return rc < 0 ? -errno : rc;
+}
+
+int cshims_ring_register_ring_fd(cshims_ring *r) { return io_uring_register_ring_fd(&r->ring); }
+
+uint32_t cshims_ring_features(cshims_ring *r) { return r->ring.features; }
+
+// An SQE, submitting what is queued when the submission queue is full.
+static struct io_uring_sqe *sqe_of(cshims_ring *r) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    if (sqe) return sqe;
+    io_uring_submit(&r->ring);
+    return io_uring_get_sqe(&r->ring);
+}
+
+int cshims_ring_accept_multishot(cshims_ring *r, int fd, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cshims_ring_poll_multishot(cshims_ring *r, int fd, uint32_t mask, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_poll_multishot(sqe, fd, mask);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cshims_ring_poll_remove(cshims_ring *r, uint64_t target, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_poll_remove(sqe, target);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cshims_ring_cancel(cshims_ring *r, uint64_t target, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_cancel64(sqe, target, 0);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cshims_ring_submit(cshims_ring *r) { return io_uring_submit_and_get_events(&r->ring); }
+
+int cshims_ring_submit_and_wait(cshims_ring *r, int timeout_ms) {
+    struct io_uring_cqe *cqe = NULL;
+    if (timeout_ms < 0) return io_uring_submit_and_wait(&r->ring, 1);
+    struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long long)(timeout_ms % 1000) * 1000000};
+    return io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+}
+
+int cshims_ring_reap(cshims_ring *r, cshims_completion *out, int max) {
+    struct io_uring_cqe *cqes[256];
+    if (max > 256) max = 256;
+    unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, (unsigned)max);
+    for (unsigned i = 0; i < n; i++) {
+        out[i].user_data = cqes[i]->user_data;
+        out[i].res = cqes[i]->res;
+        out[i].flags = cqes[i]->flags;
+    }
+    io_uring_cq_advance(&r->ring, n);
+    return (int)n;
+}
+
+// The worker reads poll masks with epoll's names.
+_Static_assert(POLLIN == EPOLLIN && POLLOUT == EPOLLOUT && POLLERR == EPOLLERR && POLLHUP == EPOLLHUP &&
+                   POLLRDHUP == EPOLLRDHUP,
+               "poll and epoll bits agree");

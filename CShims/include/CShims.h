@@ -108,4 +108,48 @@ int cshims_count_open_fds(void);
 /// otherwise the negative errno io_uring_queue_init gave (-EPERM under a default container seccomp profile).
 int cshims_uring_probe(void);
 
+/// A ring (struct io_uring behind an opaque pointer).
+typedef struct cshims_ring cshims_ring;
+/// What Swift sees of a completion.
+typedef struct cshims_completion {
+    uint64_t user_data;
+    int32_t res;
+    uint32_t flags;
+} cshims_completion;
+
+extern const uint32_t CSHIMS_RING_SETUP_CQSIZE;
+extern const uint32_t CSHIMS_RING_SETUP_R_DISABLED;
+extern const uint32_t CSHIMS_RING_SETUP_SUBMIT_ALL;
+extern const uint32_t CSHIMS_RING_SETUP_COOP_TASKRUN;
+extern const uint32_t CSHIMS_RING_SETUP_SINGLE_ISSUER;
+extern const uint32_t CSHIMS_RING_SETUP_DEFER_TASKRUN;
+extern const uint32_t CSHIMS_RING_CQE_F_MORE;
+extern const uint32_t CSHIMS_POLLIN;
+extern const uint32_t CSHIMS_POLLOUT;
+extern const uint32_t CSHIMS_POLLRDHUP;
+
+/// io_uring_queue_init_params(entries, {flags, cq_entries}); NULL with *error = -errno on failure.
+cshims_ring *cshims_ring_create(unsigned entries, unsigned cq_entries, uint32_t flags, int *error);
+/// io_uring_queue_exit, then frees the handle.
+void cshims_ring_destroy(cshims_ring *ring);
+/// io_uring_enable_rings (for a ring set up with R_DISABLED; SINGLE_ISSUER binds to the calling thread).
+int cshims_ring_enable(cshims_ring *ring);
+/// io_uring_register_ring_fd (per thread: call it on the thread that submits).
+int cshims_ring_register_ring_fd(cshims_ring *ring);
+/// The IORING_FEAT_* bits the kernel reported at setup.
+uint32_t cshims_ring_features(cshims_ring *ring);
+// Queue one request each (io_uring_prep_*; SOCK_NONBLOCK | SOCK_CLOEXEC for accepted sockets). When the
+// submission queue is full, what is queued is submitted first. 0, or -EBUSY if still no room.
+int cshims_ring_accept_multishot(cshims_ring *ring, int fd, uint64_t user_data);
+int cshims_ring_poll_multishot(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
+int cshims_ring_poll_remove(cshims_ring *ring, uint64_t target, uint64_t user_data);
+int cshims_ring_cancel(cshims_ring *ring, uint64_t target, uint64_t user_data);
+/// io_uring_submit_and_get_events: submits and runs completions without waiting.
+int cshims_ring_submit(cshims_ring *ring);
+/// Submits and waits for at least one completion: io_uring_submit_and_wait (timeout_ms < 0) or
+/// io_uring_submit_and_wait_timeout (-ETIME when it ran out).
+int cshims_ring_submit_and_wait(cshims_ring *ring, int timeout_ms);
+/// Copies up to `max` (at most 256) completions into `out` and marks them seen.
+int cshims_ring_reap(cshims_ring *ring, cshims_completion *out, int max);
+
 #endif

@@ -95,6 +95,14 @@ public struct BalancerConfig: Sendable, Equatable {
         case auto
     }
 
+    /// The event engine the forwarding workers run on.
+    public enum EngineChoice: String, Sendable, CaseIterable, Codable {
+        case epoll
+        case ioUring = "io_uring"
+        /// io_uring where the kernel allows it and has what the engine needs, else epoll.
+        case auto
+    }
+
     /// Tessera's three servers, each forwarded to the same port on the node.
     public static let defaultServices: [Service] = [
         Service(name: "p2p", listenPort: 9000),
@@ -120,6 +128,7 @@ public struct BalancerConfig: Sendable, Equatable {
     /// The window for `maxFails` and how long a node stays out (nginx's fail_timeout), milliseconds.
     public var failTimeoutMs: Int = 5_000
     public var forward: ForwardMode = .auto
+    public var engine: EngineChoice = .auto
     /// Pipe capacity asked for with F_SETPIPE_SZ, bytes.
     public var pipeSize: Int = 65_536
     public var health = Health()

@@ -28,6 +28,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var failTimeoutMs: String?
     /// `--forward splice|copy|auto`
     public var forward: String?
+    /// `--engine epoll|io_uring|auto`
+    public var engine: String?
     /// `--pipe-size BYTES`
     public var pipeSize: String?
     /// `--node-user-timeout MS`
@@ -89,6 +91,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         maxFails: String? = nil,
         failTimeoutMs: String? = nil,
         forward: String? = nil,
+        engine: String? = nil,
         pipeSize: String? = nil,
         nodeUserTimeoutMs: String? = nil,
         nodeKeepaliveSeconds: String? = nil,
@@ -125,6 +128,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.maxFails = maxFails
         self.failTimeoutMs = failTimeoutMs
         self.forward = forward
+        self.engine = engine
         self.pipeSize = pipeSize
         self.nodeUserTimeoutMs = nodeUserTimeoutMs
         self.nodeKeepaliveSeconds = nodeKeepaliveSeconds

@@ -56,6 +56,7 @@ extension ScalarSetting {
         integer("failTimeoutMs", flag: "--fail-timeout", range: 1...3_600_000, unit: "milliseconds",
                 override: { $0.failTimeoutMs }, \.failTimeoutMs),
         choice("forward", flag: "--forward", override: { $0.forward }, \.forward),
+        choice("engine", flag: "--engine", override: { $0.engine }, \.engine),
         integer("pipeSize", flag: "--pipe-size", range: 4096...67_108_864, unit: "bytes",
                 override: { $0.pipeSize }, \.pipeSize),
         integer("nodeUserTimeoutMs", flag: "--node-user-timeout", range: 0...600_000, unit: "milliseconds",

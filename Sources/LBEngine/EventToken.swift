@@ -22,6 +22,8 @@ public struct EventToken: Equatable, Sendable {
 
     /// The token of the worker's wake-up eventfd.
     public static let wake = EventToken(slot: UInt32.max, generation: 0, side: 0)
+    /// The token of requests whose completions need no handling (io_uring's poll removals and cancellations).
+    public static let ignored = EventToken(slot: UInt32.max - 1, generation: 0, side: 0)
     /// Listener tokens: reserved slot indices from `listenerBase` up.
     public static let listenerBase: UInt32 = 0xFFFF_0000
 
@@ -32,7 +34,7 @@ public struct EventToken: Equatable, Sendable {
     /// The listener index, if this token names a listener.
     @inline(__always)
     public var listenerIndex: Int? {
-        slot >= Self.listenerBase && slot != UInt32.max ? Int(slot - Self.listenerBase) : nil
+        slot >= Self.listenerBase && slot < UInt32.max - 1 ? Int(slot - Self.listenerBase) : nil
     }
 
     /// Generations wrap within 31 bits.

@@ -65,6 +65,11 @@ final class SlotTable {
         inUse -= 1
     }
 
+    /// Moves a slot in use to a new generation (its sockets are re-registered under the new one).
+    func renew(_ i: Int32) {
+        slots[Int(i)].generation = nextGeneration(slots[Int(i)].generation)
+    }
+
     @inline(__always)
     private func nextGeneration(_ g: UInt32) -> UInt32 { (g &+ 1) & 0x7FFF_FFFF }
 

@@ -1,3 +1,4 @@
+import Glibc
 import LBEngine
 import LBSystem
 import Synchronization
@@ -5,6 +6,8 @@ import Synchronization
 extension Worker {
     /// Accepts until the queue is empty (edge-triggered: the edge will not come again), the connection limit
     /// is reached, or descriptors run out.
+    ///
+    /// (epoll: the listener said readable.)
     func acceptConnections(_ listener: Int) {
         while listeners[listener] >= 0 && listenerPausedUntil[listener] == 0 {
             if shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections {
@@ -16,16 +19,8 @@ extension Worker {
                 admit(Int32(truncatingIfNeeded: fd), service: listener)
             case .wouldBlock:
                 return
-            case .failed(let err) where err == Errno.tooManyOpenFiles || err == Errno.tooManyOpenFilesInSystem
-                || err == Errno.noBufferSpace || err == Errno.noMemory:
-                // Out of descriptors: pause this listener briefly instead of spinning on the same error.
-                listenerPausedUntil[listener] = now + Self.listenerPauseMs
-                if !shared.noticedDescriptorLimit.exchange(true, ordering: .relaxed) {
-                    plan.notice(
-                        "accept on \(plan.services[listener].name): \(Errno.describe(err)); "
-                            + "pausing the listener for \(Self.listenerPauseMs) ms at a time until descriptors free up"
-                    )
-                }
+            case .failed(let err) where Self.isOutOfDescriptors(err):
+                pauseForDescriptors(listener, error: err)
                 return
             case .failed:
                 // ECONNABORTED and friends: that one connection is gone, the queue goes on.
@@ -34,11 +29,60 @@ extension Worker {
         }
     }
 
+    /// The kernel accepted a socket for us, or says why it could not (io_uring's multishot accept).
+    /// `more` is false when the multishot request ended.
+    func acceptedSocket(_ listener: Int, result: Int32, more: Bool) {
+        if result >= 0 {
+            admit(result, service: listener)
+            // The kernel accepts as connections arrive: stop it at the limit (a few accepted meanwhile are
+            // served: slots go up to the limit per worker).
+            if shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections { pauseForLimit() }
+        } else if Self.isOutOfDescriptors(-result) {
+            pauseForDescriptors(listener, error: -result)
+        }
+        // -ECANCELED is our own pause; ECONNABORTED and friends lose that one connection only.
+        if !more { acceptAgain(listener) }
+    }
+
+    static func isOutOfDescriptors(_ err: Int32) -> Bool {
+        err == Errno.tooManyOpenFiles || err == Errno.tooManyOpenFilesInSystem || err == Errno.noBufferSpace
+            || err == Errno.noMemory
+    }
+
+    /// Out of descriptors: pause this listener briefly instead of spinning on the same error.
+    private func pauseForDescriptors(_ listener: Int, error err: Int32) {
+        listenerPausedUntil[listener] = now + Self.listenerPauseMs
+        events.pauseListener(listeners[listener], index: listener)
+        if !shared.noticedDescriptorLimit.exchange(true, ordering: .relaxed) {
+            plan.notice(
+                "accept on \(plan.services[listener].name): \(Errno.describe(err)); "
+                    + "pausing the listener for \(Self.listenerPauseMs) ms at a time until descriptors free up"
+            )
+        }
+    }
+
+    /// The connection limit is reached: accept again when a connection closes.
+    func pauseForLimit() {
+        pausedForLimit = true
+        for l in listeners.indices where listeners[l] >= 0 { events.pauseListener(listeners[l], index: l) }
+    }
+
+    /// Accepts again on a listener that was paused or whose multishot accept ended, unless something still
+    /// holds it back.
+    func acceptAgain(_ l: Int) {
+        guard listeners[l] >= 0, listenerPausedUntil[l] == 0, !pausedForLimit else { return }
+        if Events.deliversAcceptedSockets {
+            events.resumeListener(listeners[l], index: l)
+        } else {
+            acceptConnections(l)
+        }
+    }
+
     /// Takes a slot for a new client and starts connecting it to a node. The client's bytes stay unread.
     private func admit(_ client: Int32, service: Int) {
         guard let i = slots.allocate() else {
             closeDescriptor(client)
-            pausedForLimit = true
+            pauseForLimit()
             return
         }
         shared.openConnections.add(1, ordering: .relaxed)
@@ -51,7 +95,7 @@ extension Worker {
         slots[i].down.splicing = plan.mode == .splice
         let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
         do {
-            try epoll.add(client, events: Self.socketEvents, data: token.raw)
+            try events.watch(client, token: token)
         } catch {
             closeDescriptor(client)
             slots[i].client = -1
@@ -61,24 +105,22 @@ extension Worker {
         startConnect(i)
     }
 
-    /// Both directions, hang-ups, edge-triggered: registered once, never modified in the steady state.
-    static let socketEvents = Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered
-
     /// Re-arms listeners whose pause has run out, and tries again after the connection limit eased.
     func resumePausedListeners() {
         for l in listeners.indices where listenerPausedUntil[l] > 0 && listenerPausedUntil[l] <= now {
             listenerPausedUntil[l] = 0
-            acceptConnections(l)
+            acceptAgain(l)
         }
         if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections {
             pausedForLimit = false
-            for l in listeners.indices { acceptConnections(l) }
+            for l in listeners.indices { acceptAgain(l) }
         }
     }
 
     /// Stops accepting: closes this worker's listeners (the kernel spreads the queue to those still open).
     func closeListeners() {
         for l in listeners.indices where listeners[l] >= 0 {
+            events.removeListener(listeners[l], index: l)
             closeDescriptor(listeners[l])
             listeners[l] = -1
         }

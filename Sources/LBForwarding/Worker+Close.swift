@@ -1,4 +1,5 @@
 import LBBalancing
+import LBEngine
 import LBSystem
 import Synchronization
 
@@ -10,6 +11,13 @@ extension Worker {
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)
         releaseTransport(&slots[i].down)
+        let generation = slots[i].generation
+        if slots[i].client >= 0 {
+            events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: 0))
+        }
+        if slots[i].server >= 0 {
+            events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: 1))
+        }
         close(slots[i].client, reset: reset)
         close(slots[i].server, reset: reset)
         slots[i].client = -1
@@ -28,7 +36,7 @@ extension Worker {
         counters.open.bump(-1)
         if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections {
             pausedForLimit = false
-            for l in listeners.indices { acceptConnections(l) }
+            for l in listeners.indices { acceptAgain(l) }
         }
     }
 

@@ -22,9 +22,9 @@ extension Worker {
                 state.activeConnections.add(1, ordering: .relaxed)
                 let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1)
                 do {
-                    try epoll.add(fd, events: Self.socketEvents, data: token.raw)
+                    try events.watch(fd, token: token)
                 } catch {
-                    dropNodeSocket(i)
+                    dropNodeSocket(i, watched: false)
                     break
                 }
                 if connected {
@@ -113,14 +113,28 @@ extension Worker {
         counters.connectFailures.bump()
         let node = plan.nodes[Int(slots[i].node)]
         plan.passiveHealth.recordFailure(node, now: now)
-        dropNodeSocket(i)
+        dropNodeSocket(i, watched: true)
+        // The next node's socket is watched under a new generation, so that anything the old socket's watch
+        // still reports (io_uring may have queued more than one completion) is recognised as stale.
+        let old = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
+        slots.renew(i)
+        let new = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
+        do {
+            try events.rewatch(slots[i].client, from: old, to: new)
+        } catch {
+            finish(i, reset: false)
+            return
+        }
         counters.retries.bump()
         startConnect(i)
     }
 
-    /// Closes the node socket of a connection that never got going (closing also removes it from epoll).
-    private func dropNodeSocket(_ i: Int32) {
+    /// Closes the node socket of a connection that never got going.
+    private func dropNodeSocket(_ i: Int32, watched: Bool) {
         if slots[i].server >= 0 {
+            if watched {
+                events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
+            }
             closeDescriptor(slots[i].server)
             slots[i].server = -1
         }

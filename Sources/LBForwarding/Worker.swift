@@ -1,21 +1,30 @@
+import Glibc
 import LBBalancing
 import LBEngine
 import LBSystem
 import Synchronization
 
-/// One forwarding worker: its own edge-triggered epoll instance, its own SO_REUSEPORT listener per service,
-/// its own slots, pipes and buffers. Runs on its own thread; nothing here is touched by another thread except
-/// the atomics in `counters`, `shared` and the nodes' state.
+/// What an engine needs of a worker, whatever its event source.
+protocol WorkerLoop: AnyObject, Sendable {
+    var counters: WorkerCounters { get }
+    func run()
+    func wake()
+}
+
+/// One forwarding worker: its own event source (an edge-triggered epoll instance or an io_uring, see
+/// `EventSource`), its own SO_REUSEPORT listener per service, its own slots, pipes and buffers. Runs on its own
+/// thread; nothing here is touched by another thread except the atomics in `counters`, `shared` and the
+/// nodes' state.
 ///
 /// A connection's path reads top to bottom across the extensions: accept (`Worker+Accept`), pick a node and
 /// connect, retrying the next node on failure (`Worker+Connect`), move bytes both ways until both halves
 /// have closed (`Worker+Pump`), release everything (`Worker+Close`).
-final class Worker: @unchecked Sendable {
+final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     let index: Int
     let plan: ForwardingPlan
     let shared: EngineShared
     let counters: WorkerCounters
-    let epoll: Epoll
+    let events: Events
     let wakeFd: Int32
     /// One listener per service; -1 once closed.
     var listeners: [Int32]
@@ -35,16 +44,16 @@ final class Worker: @unchecked Sendable {
     var seenMarkDowns: [Int]
 
     /// How much one connection may move in one turn before others get theirs.
-    static let fairShareBytes = 1 << 20
-    static let copyBufferSize = 16 * 1024
-    static let listenerPauseMs: Int64 = 100
+    static var fairShareBytes: Int { 1 << 20 }
+    static var copyBufferSize: Int { 16 * 1024 }
+    static var listenerPauseMs: Int64 { 100 }
 
-    init(index: Int, plan: ForwardingPlan, shared: EngineShared, listeners: [Int32]) throws(SystemError) {
+    init(index: Int, plan: ForwardingPlan, shared: EngineShared, listeners: [Int32], events: Events) throws(SystemError) {
         self.index = index
         self.plan = plan
         self.shared = shared
         self.counters = WorkerCounters()
-        self.epoll = try Epoll(capacity: 512)
+        self.events = events
         self.wakeFd = try EventFd.make()
         self.listeners = listeners
         self.listenerPausedUntil = Array(repeating: 0, count: listeners.count)
@@ -55,9 +64,9 @@ final class Worker: @unchecked Sendable {
         self.picker = NodePicker(algorithm: plan.balance, start: index % max(1, plan.nodes.count))
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         pending.reserveCapacity(capacity)
-        try epoll.add(wakeFd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.wake.raw)
+        try events.watchWake(wakeFd)
         for (i, fd) in listeners.enumerated() where fd >= 0 {
-            try epoll.add(fd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.listener(i).raw)
+            try events.addListener(fd, index: i)
         }
     }
 
@@ -72,10 +81,11 @@ final class Worker: @unchecked Sendable {
 
     /// Runs until `shared.stop` is set; then closes every connection and listener.
     func run() {
+        events.begin()
         while !shared.stop.load(ordering: .relaxed) {
             let timeout = nextTimeout()
-            let n = epoll.wait(timeoutMilliseconds: timeout) { events, data in
-                handle(events: events, token: EventToken(raw: data))
+            let n = events.wait(timeoutMilliseconds: timeout) { token, result, more in
+                handle(token: token, result: result, more: more)
             }
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
@@ -85,10 +95,12 @@ final class Worker: @unchecked Sendable {
             publishGauges()
         }
         closeEverything()
+        // Whatever the last turn queued (io_uring's poll removals) goes to the kernel.
+        _ = events.wait(timeoutMilliseconds: 0) { _, _, _ in }
     }
 
     @inline(__always)
-    private func handle(events: UInt32, token: EventToken) {
+    private func handle(token: EventToken, result: Int32, more: Bool) {
         if token == .wake {
             EventFd.drain(wakeFd)
             if shared.stopAccepting.load(ordering: .relaxed) { closeListeners() }
@@ -96,7 +108,11 @@ final class Worker: @unchecked Sendable {
             return
         }
         if let listener = token.listenerIndex {
-            acceptConnections(listener)
+            if Events.deliversAcceptedSockets {
+                acceptedSocket(listener, result: result, more: more)
+            } else {
+                acceptConnections(listener)
+            }
             return
         }
         let i = Int32(bitPattern: token.slot)
@@ -104,7 +120,30 @@ final class Worker: @unchecked Sendable {
             counters.staleEvents.bump()
             return
         }
-        connectionEvent(i, side: token.side, events: events)
+        if result < 0 {
+            // A poll ended with an error (io_uring only): watch again, or give up on a socket gone bad.
+            if result == -ENOMEM || result == -EAGAIN || result == -EINTR || result == -ECANCELED {
+                watchAgain(i, side: token.side)
+            } else {
+                finish(i, reset: true)
+            }
+            return
+        }
+        connectionEvent(i, side: token.side, events: UInt32(bitPattern: result))
+        if !more && slots[i].phase != .free && slots[i].generation == token.generation {
+            // The multishot poll ended (its completion queue overflowed): the socket is still ours to watch.
+            watchAgain(i, side: token.side)
+        }
+    }
+
+    private func watchAgain(_ i: Int32, side: Int) {
+        let fd = side == 0 ? slots[i].client : slots[i].server
+        guard fd >= 0 else { return }
+        do {
+            try events.watch(fd, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: side))
+        } catch {
+            finish(i, reset: true)
+        }
     }
 
     /// The epoll_wait timeout: until the next deadline, at once if slots are pending, else forever.

@@ -13,7 +13,9 @@ public final class Balancer: @unchecked Sendable {
     public let config: BalancerConfig
     /// Shared node state, in the configuration's node order.
     public let nodes: [NodeState]
-    public let engine: EpollEngine
+    public let engine: ForwardingEngine
+    /// Why the engine in use was chosen (logged at start).
+    public let engineReason: String
     /// The probe loop, when active health is on.
     public let health: HealthChecker?
     private let healthTask = Mutex<Task<Void, Never>?>(nil)
@@ -73,10 +75,27 @@ public final class Balancer: @unchecked Sendable {
             closeSessionsOnMarkDown: config.health.onMarkedDown == .shutdownSessions,
             notice: { [logger] line in logger.warning("\(line)") }
         )
-        let engine = EpollEngine(plan: plan)
+        let (engine, reason) = try Self.makeEngine(plan: plan, choice: config.engine)
         self.engine = engine
+        self.engineReason = reason
         health = try Self.makeHealthChecker(config: config, nodes: nodes, logger: logger) {
             engine.nodesChanged()
+        }
+    }
+
+    /// The engine `choice` asks for: io_uring if the probe finds it works here (`auto` falls back to epoll
+    /// when it does not, `io_uring` refuses to start), else epoll. Returns the engine and why.
+    static func makeEngine(plan: ForwardingPlan, choice: BalancerConfig.EngineChoice) throws(BalancerError)
+        -> (ForwardingEngine, String)
+    {
+        if choice == .epoll { return (ForwardingEngine(plan: plan, kind: .epoll), "--engine epoll") }
+        switch RingSupport.probe() {
+        case .usable(let flags, let detail):
+            let why = choice == .auto ? "auto: io_uring works here (\(detail))" : "--engine io_uring (\(detail))"
+            return (ForwardingEngine(plan: plan, kind: .ioUring, ringFlags: flags), why)
+        case .unusable(let reason):
+            if choice == .ioUring { throw BalancerError("--engine io_uring: \(reason)") }
+            return (ForwardingEngine(plan: plan, kind: .epoll), "auto: io_uring unavailable, \(reason)")
         }
     }
 
@@ -146,7 +165,7 @@ public final class Balancer: @unchecked Sendable {
         logger.info(
             "forwarding",
             metadata: [
-                "engine": "\(engine.name)", "workers": "\(plan.workers)", "forward": "\(plan.mode.rawValue)",
+                "engine": "\(engine.name)", "why": "\(engineReason)", "workers": "\(plan.workers)", "forward": "\(plan.mode.rawValue)",
                 "balance": "\(plan.balance.rawValue)", "listen": "\(listening.joined(separator: " "))",
                 "nodes": "\(config.nodes.map { "\($0.name)=\($0.host)" }.joined(separator: " "))",
             ]

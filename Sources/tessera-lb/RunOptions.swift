@@ -97,6 +97,15 @@ struct RunOptions: ParsableArguments {
 
     @Option(
         parsing: .unconditional,
+        help: ArgumentHelp(
+            "epoll, io_uring or auto (default: auto: io_uring where the kernel allows it, else epoll).",
+            valueName: "ENGINE"
+        )
+    )
+    var engine: String?
+
+    @Option(
+        parsing: .unconditional,
         help: ArgumentHelp("Pipe capacity for splice, bytes (default: 65536).", valueName: "BYTES")
     )
     var pipeSize: String?
@@ -325,6 +334,7 @@ struct RunOptions: ParsableArguments {
             maxFails: maxFails,
             failTimeoutMs: failTimeout,
             forward: forward,
+            engine: engine,
             pipeSize: pipeSize,
             nodeUserTimeoutMs: nodeUserTimeout,
             nodeKeepaliveSeconds: nodeKeepalive,

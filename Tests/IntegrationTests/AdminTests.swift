@@ -389,13 +389,13 @@ struct AdminTests {
         let adminPort = freePort()
         var arguments = ["run", "--listen", "127.0.0.1", "--workers", "1", "--service", "p2p=\(port):\(group.ports[0])"]
         for host in group.hosts { arguments += ["--node", host] }
-        arguments += ["--admin", "127.0.0.1:\(adminPort)", "--log-format", "json", "--log-level", "info"]
+        arguments += ["--admin", "127.0.0.1:\(adminPort)", "--log-format", "json", "--log-level", "info", "--engine", "io_uring"]
         let balancer = try BalancerProcess(arguments)
         #expect(balancer.waitUntilListening(port: adminPort), "admin listening; log: \(balancer.log)")
         let socket = try TestSocket(host: "127.0.0.1", port: adminPort)
         let metrics = try HTTPExchange.get("/metrics", on: socket, host: "127.0.0.1:\(adminPort)")
         #expect(metrics.status == 200)
-        #expect(metrics.body.contains("tessera_lb_engine_info{engine=\"epoll\""))
+        #expect(metrics.body.contains("tessera_lb_engine_info{engine=\"io_uring\""))
         // Nodes given as --node HOST are named after their host.
         let drained = try runCommand(tesseraLBExecutable(), ["ctl", "drain", group.hosts[0], "--admin", "127.0.0.1:\(adminPort)"])
         #expect(drained.status == 0, "\(drained.stderr)")

@@ -12,9 +12,9 @@ import Testing
 /// Spreading connections over nodes, and what happens when nodes fail.
 @Suite("balancing and failover", .serialized)
 struct BalancingTests {
-    @Test("2,000 concurrent connections spread evenly over two nodes", .timeLimit(.minutes(2)), arguments: [BalanceAlgorithm.roundrobin, .leastconn])
-    func spreadsConcurrentConnections(balance: BalanceAlgorithm) throws {
-        let harness = try Harness(speaks: [.http(service: "q2t")], configure: { $0.balance = balance })
+    @Test("2,000 concurrent connections spread evenly over two nodes", .timeLimit(.minutes(2)), arguments: allEngines, [BalanceAlgorithm.roundrobin, .leastconn])
+    func spreadsConcurrentConnections(path: DataPath, balance: BalanceAlgorithm) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: path, configure: { $0.balance = balance })
         defer { harness.stop() }
         var clients: [TestSocket] = []
         for _ in 0..<2_000 { clients.append(try harness.connect()) }
@@ -32,8 +32,8 @@ struct BalancingTests {
     }
 
     @Test("a node that refuses connections is skipped and no client sees an error", .timeLimit(.minutes(1)), arguments: allModes)
-    func refusingNodeIsSkipped(mode: BalancerConfig.ForwardMode) throws {
-        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode, configure: { $0.maxFails = 1000 })
+    func refusingNodeIsSkipped(path: DataPath) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: path, configure: { $0.maxFails = 1000 })
         defer { harness.stop() }
         harness.group!.nodes[0].setMode(.refuse)
         for _ in 0..<50 {
@@ -46,9 +46,9 @@ struct BalancingTests {
         #expect(failures > 0, "the refused connects were tried and counted")
     }
 
-    @Test("max_fails refused connects take a node out for fail_timeout", .timeLimit(.minutes(1)))
-    func passiveHealthTakesNodeOut() throws {
-        let harness = try Harness(speaks: [.http(service: "q2t")], workers: 1, configure: {
+    @Test("max_fails refused connects take a node out for fail_timeout", .timeLimit(.minutes(1)), arguments: allEngines)
+    func passiveHealthTakesNodeOut(path: DataPath) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: path, workers: 1, configure: {
             $0.maxFails = 3
             $0.failTimeoutMs = 60_000
         })
@@ -64,8 +64,8 @@ struct BalancingTests {
     }
 
     @Test("with every node down, clients are closed promptly", .timeLimit(.minutes(1)), arguments: allModes)
-    func allNodesDown(mode: BalancerConfig.ForwardMode) throws {
-        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode)
+    func allNodesDown(path: DataPath) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: path)
         defer { harness.stop() }
         for node in harness.group!.nodes { node.setMode(.refuse) }
         for _ in 0..<5 {
@@ -81,7 +81,7 @@ struct BalancingTests {
     }
 
     @Test("a connect that times out is retried on the next node with the client's early bytes intact", .timeLimit(.minutes(1)), arguments: allModes)
-    func connectTimeoutRetriesNextNode(mode: BalancerConfig.ForwardMode) throws {
+    func connectTimeoutRetriesNextNode(path: DataPath) throws {
         let good = try StandInNode(name: "n2", host: "127.0.0.3", ports: [.init(0, .http(service: "q2t"))])
         defer { good.stop() }
         let port = good.boundPorts[0]
@@ -89,7 +89,7 @@ struct BalancingTests {
         let blackhole = try RawListener(host: "127.0.0.2", port: port, backlog: 0)
         let fillers = (0..<3).map { _ in try? TestSocket(host: "127.0.0.2", port: port, timeout: 0.3) }
         defer { _ = fillers }
-        let harness = try Harness(hosts: ["127.0.0.2", "127.0.0.3"], nodePorts: [port], mode: mode, workers: 1, configure: {
+        let harness = try Harness(hosts: ["127.0.0.2", "127.0.0.3"], nodePorts: [port], path: path, workers: 1, configure: {
             $0.connectTimeoutMs = 300
         })
         defer { harness.stop() }
@@ -103,9 +103,9 @@ struct BalancingTests {
         #expect(retries >= 1)
     }
 
-    @Test("after a refused connect the node's socket is not polled again (no busy loop)", .timeLimit(.minutes(1)))
-    func noBusyLoopAfterError() throws {
-        let harness = try Harness(speaks: [.http(service: "q2t")], configure: { $0.maxFails = 1000 })
+    @Test("after a refused connect the node's socket is not polled again (no busy loop)", .timeLimit(.minutes(1)), arguments: allEngines)
+    func noBusyLoopAfterError(path: DataPath) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: path, configure: { $0.maxFails = 1000 })
         defer { harness.stop() }
         harness.group!.nodes[0].setMode(.refuse)
         var clients: [TestSocket] = []

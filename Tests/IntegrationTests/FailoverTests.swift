@@ -20,8 +20,8 @@ struct FailoverTests {
     static let detectWithin = Double(intervalMs * fall + timeoutMs) / 1000 + 1.0
 
     /// Two stand-ins serving P2P (probed) and Q2T (loaded), behind a balancer probing fast.
-    private func harness(onMarkedDown: BalancerConfig.Health.OnMarkedDown = .shutdownSessions) throws -> Harness {
-        try Harness(speaks: [.http(service: "p2p"), .http(service: "q2t")]) { config in
+    private func harness(_ path: DataPath, onMarkedDown: BalancerConfig.Health.OnMarkedDown = .shutdownSessions) throws -> Harness {
+        try Harness(speaks: [.http(service: "p2p"), .http(service: "q2t")], path: path) { config in
             config.services[0].name = "p2p"
             config.services[1].name = "q2t"
             config.health.enabled = true
@@ -35,9 +35,9 @@ struct FailoverTests {
     }
 
     @Test("a failed node is taken out in time, then clients see no failure, and it comes back", .timeLimit(.minutes(1)),
-          arguments: [StandInMode.refuse, .hang, .fail, .wrongbody, .reset])
-    func failover(fault: StandInMode) throws {
-        let harness = try harness()
+          arguments: allEngines, [StandInMode.refuse, .hang, .fail, .wrongbody, .reset])
+    func failover(path: DataPath, fault: StandInMode) throws {
+        let harness = try harness(path)
         defer { harness.stop() }
         let n1 = harness.balancer.nodes[0]
         let load = LoadClients(port: harness.port(1), clients: 4, timeout: 1)
@@ -74,9 +74,9 @@ struct FailoverTests {
         #expect(eventually(within: 5) { load.between(back).contains { $0.node == "n1" } }, "n1 answers again")
     }
 
-    @Test("connections held open to a node marked down are closed (shutdown-sessions)", .timeLimit(.minutes(1)))
-    func heldConnectionsClosed() throws {
-        let harness = try harness()
+    @Test("connections held open to a node marked down are closed (shutdown-sessions)", .timeLimit(.minutes(1)), arguments: allEngines)
+    func heldConnectionsClosed(path: DataPath) throws {
+        let harness = try harness(path)
         defer { harness.stop() }
         var toN1: [TestSocket] = []
         for _ in 0..<20 {
@@ -92,9 +92,9 @@ struct FailoverTests {
         }
     }
 
-    @Test("with keep, connections held open to a node marked down stay open", .timeLimit(.minutes(1)))
-    func heldConnectionsKept() throws {
-        let harness = try harness(onMarkedDown: .keep)
+    @Test("with keep, connections held open to a node marked down stay open", .timeLimit(.minutes(1)), arguments: allEngines)
+    func heldConnectionsKept(path: DataPath) throws {
+        let harness = try harness(path, onMarkedDown: .keep)
         defer { harness.stop() }
         var toN1: [TestSocket] = []
         for _ in 0..<20 {

@@ -5,6 +5,7 @@ import LBSystem
 import LBTestSupport
 import Logging
 import TesseraLB
+import Testing
 
 /// A balancer on 127.0.0.1 (ports chosen by the kernel) in front of the given nodes, for one test.
 final class Harness: @unchecked Sendable {
@@ -18,7 +19,7 @@ final class Harness: @unchecked Sendable {
         hosts: [String],
         nodePorts: [Int],
         group: StandInGroup? = nil,
-        mode: BalancerConfig.ForwardMode = .auto,
+        path: DataPath = .default,
         workers: Int = 2,
         configure: (inout BalancerConfig) -> Void = { _ in }
     ) throws {
@@ -27,7 +28,8 @@ final class Harness: @unchecked Sendable {
         config.nodes = hosts.enumerated().map { .init(host: $1, name: "n\($0 + 1)") }
         config.services = nodePorts.enumerated().map { .init(name: "s\($0)", listenPort: 0, nodePort: $1) }
         config.workers = workers
-        config.forward = mode
+        config.forward = path.mode
+        config.engine = path.engine
         // Most tests drive nodes by hand (raw listeners, echo ports that do not speak HTTP): no probes unless a
         // test turns them on.
         config.health.enabled = false
@@ -43,12 +45,12 @@ final class Harness: @unchecked Sendable {
     convenience init(
         nodes: Int = 2,
         speaks: [StandInProtocol],
-        mode: BalancerConfig.ForwardMode = .auto,
+        path: DataPath = .default,
         workers: Int = 2,
         configure: (inout BalancerConfig) -> Void = { _ in }
     ) throws {
         let group = try StandInGroup(count: nodes, speaks: speaks)
-        try self.init(hosts: group.hosts, nodePorts: group.ports, group: group, mode: mode, workers: workers, configure: configure)
+        try self.init(hosts: group.hosts, nodePorts: group.ports, group: group, path: path, workers: workers, configure: configure)
     }
 
     /// The balancer's port for service `index`.
@@ -91,5 +93,27 @@ enum TestData {
     }
 }
 
-/// The forwarding modes every data-path test runs under.
-let allModes: [BalancerConfig.ForwardMode] = [.splice, .copy, .auto]
+/// An engine and a forwarding mode: what a data-path test runs under.
+struct DataPath: Sendable, CustomTestStringConvertible {
+    let engine: BalancerConfig.EngineChoice
+    let mode: BalancerConfig.ForwardMode
+
+    init(_ engine: BalancerConfig.EngineChoice, _ mode: BalancerConfig.ForwardMode = .auto) {
+        self.engine = engine
+        self.mode = mode
+    }
+
+    static let `default` = DataPath(.epoll)
+    var name: String { "\(engine.rawValue)-\(mode.rawValue)" }
+    var testDescription: String { "\(engine.rawValue), \(mode.rawValue)" }
+    /// The same as `tessera-lb run` flags.
+    var flags: [String] { ["--engine", engine.rawValue, "--forward", mode.rawValue] }
+}
+
+/// Both engines (the io_uring one must run here: asking for it explicitly fails the test if it cannot).
+let allEngines: [DataPath] = [DataPath(.epoll), DataPath(.ioUring)]
+
+/// Every engine in every forwarding mode: what every data-path test runs under.
+let allModes: [DataPath] = allEngines.flatMap { e in
+    [BalancerConfig.ForwardMode.splice, .copy, .auto].map { DataPath(e.engine, $0) }
+}

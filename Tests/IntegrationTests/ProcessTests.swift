@@ -1,4 +1,5 @@
 import Foundation
+import LBConfig
 import LBStandIn
 import LBTestSupport
 import Testing
@@ -21,11 +22,12 @@ struct ProcessTests {
         return (process, ports)
     }
 
-    @Test("forwarding leaves no descriptor behind once connections close", .timeLimit(.minutes(1)), arguments: ["splice", "copy", "auto"])
-    func noDescriptorGrowth(mode: String) throws {
+    @Test("forwarding leaves no descriptor behind once connections close", .timeLimit(.minutes(1)), arguments: allModes)
+    func noDescriptorGrowth(path: DataPath) throws {
         let group = try StandInGroup(count: 2, speaks: [.http(service: "q2t"), .echo])
         defer { group.stop() }
-        let (balancer, ports) = try startBalancer(group, extra: ["--forward", mode])
+        let (balancer, ports) = try startBalancer(group, extra: path.flags)
+        #expect(eventually { balancer.log.contains("engine=\(path.engine.rawValue)") }, "runs on the engine asked for; log: \(balancer.log)")
         var counts: [Int] = []
         for round in 0..<4 {
             var clients: [TestSocket] = []
@@ -55,11 +57,11 @@ struct ProcessTests {
         #expect(balancer.stop() == 0, "SIGTERM ends the process with status 0")
     }
 
-    @Test("SIGTERM drains: listeners close, open connections finish, then exit 0", .timeLimit(.minutes(1)))
-    func sigtermDrains() throws {
+    @Test("SIGTERM drains: listeners close, open connections finish, then exit 0", .timeLimit(.minutes(1)), arguments: allEngines)
+    func sigtermDrains(path: DataPath) throws {
         let group = try StandInGroup(count: 2, speaks: [.http(service: "q2t")])
         defer { group.stop() }
-        let (balancer, ports) = try startBalancer(group, extra: ["--drain-timeout", "20000"])
+        let (balancer, ports) = try startBalancer(group, extra: ["--drain-timeout", "20000"] + path.flags)
         let open = try TestSocket(host: "127.0.0.1", port: ports[0])
         #expect(try HTTPExchange.get("/send", on: open).status == 200)
         kill(balancer.pid, SIGTERM)
@@ -118,14 +120,13 @@ struct ProcessTests {
         #expect(balancer.process.terminationStatus == 1)
     }
 
-    @Test("SIGPIPE is ignored: a node that resets mid-write does not kill the process", .timeLimit(.minutes(1)), arguments: ["splice", "copy"])
-    func sigpipeIgnored(mode: String) throws {
+    @Test("SIGPIPE is ignored: a node that resets mid-write does not kill the process", .timeLimit(.minutes(1)), arguments: allModes.filter { $0.mode != .auto })
+    func sigpipeIgnored(path: DataPath) throws {
         let node = try RawListener(host: "127.0.0.2")
         let port = freePort()
         let balancer = try BalancerProcess([
-            "run", "--listen", "127.0.0.1", "--node", "127.0.0.2", "--service", "s=\(port):\(node.port)", "--forward", mode,
-            "--no-health",
-        ])
+            "run", "--listen", "127.0.0.1", "--node", "127.0.0.2", "--service", "s=\(port):\(node.port)", "--no-health",
+        ] + path.flags)
         #expect(balancer.waitUntilListening(port: port))
         _ = try node.accept()  // the readiness probe's connection
         for _ in 0..<5 {

@@ -12,15 +12,15 @@ import Testing
 @Suite("TCP semantics", .serialized)
 struct TCPSemanticsTests {
     /// A balancer with one node: a raw listener on 127.0.0.2 that the test drives by hand.
-    private func rawNodeHarness(_ mode: BalancerConfig.ForwardMode) throws -> (Harness, RawListener) {
+    private func rawNodeHarness(_ path: DataPath) throws -> (Harness, RawListener) {
         let node = try RawListener(host: "127.0.0.2")
-        let harness = try Harness(hosts: ["127.0.0.2"], nodePorts: [node.port], mode: mode)
+        let harness = try Harness(hosts: ["127.0.0.2"], nodePorts: [node.port], path: path)
         return (harness, node)
     }
 
     @Test("the client's FIN reaches the node after its bytes, and the node's answer still flows back", .timeLimit(.minutes(1)), arguments: allModes)
-    func clientHalfClose(mode: BalancerConfig.ForwardMode) throws {
-        let (harness, node) = try rawNodeHarness(mode)
+    func clientHalfClose(path: DataPath) throws {
+        let (harness, node) = try rawNodeHarness(path)
         defer { harness.stop() }
         let client = try harness.connect()
         let server = try node.accept()
@@ -33,8 +33,8 @@ struct TCPSemanticsTests {
     }
 
     @Test("the node's FIN reaches the client after its bytes, and the client's bytes still flow to the node", .timeLimit(.minutes(1)), arguments: allModes)
-    func nodeHalfClose(mode: BalancerConfig.ForwardMode) throws {
-        let (harness, node) = try rawNodeHarness(mode)
+    func nodeHalfClose(path: DataPath) throws {
+        let (harness, node) = try rawNodeHarness(path)
         defer { harness.stop() }
         let client = try harness.connect()
         let server = try node.accept()
@@ -47,8 +47,8 @@ struct TCPSemanticsTests {
     }
 
     @Test("a client's reset resets the node connection", .timeLimit(.minutes(1)), arguments: allModes)
-    func clientResetPropagates(mode: BalancerConfig.ForwardMode) throws {
-        let (harness, node) = try rawNodeHarness(mode)
+    func clientResetPropagates(path: DataPath) throws {
+        let (harness, node) = try rawNodeHarness(path)
         defer { harness.stop() }
         let client = try harness.connect()
         let server = try node.accept()
@@ -60,8 +60,8 @@ struct TCPSemanticsTests {
     }
 
     @Test("a node's reset resets the client connection", .timeLimit(.minutes(1)), arguments: allModes)
-    func nodeResetPropagates(mode: BalancerConfig.ForwardMode) throws {
-        let (harness, node) = try rawNodeHarness(mode)
+    func nodeResetPropagates(path: DataPath) throws {
+        let (harness, node) = try rawNodeHarness(path)
         defer { harness.stop() }
         let client = try harness.connect()
         let server = try node.accept()
@@ -73,8 +73,8 @@ struct TCPSemanticsTests {
     }
 
     @Test("a node that resets while the balancer writes to it does not kill the balancer", .timeLimit(.minutes(1)), arguments: allModes)
-    func resetWhileWriting(mode: BalancerConfig.ForwardMode) throws {
-        let (harness, node) = try rawNodeHarness(mode)
+    func resetWhileWriting(path: DataPath) throws {
+        let (harness, node) = try rawNodeHarness(path)
         defer { harness.stop() }
         for round in 0..<5 {
             let client = try harness.connect()
@@ -98,8 +98,8 @@ struct TCPSemanticsTests {
     }
 
     @Test("idle kept-alive connections hold no pipe", .timeLimit(.minutes(1)), arguments: allModes)
-    func idleConnectionsHoldNoPipe(mode: BalancerConfig.ForwardMode) throws {
-        let harness = try Harness(speaks: [.http(service: "q2t"), .echo], mode: mode)
+    func idleConnectionsHoldNoPipe(path: DataPath) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t"), .echo], path: path)
         defer { harness.stop() }
         var clients: [TestSocket] = []
         for k in 0..<50 {

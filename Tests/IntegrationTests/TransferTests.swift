@@ -11,8 +11,8 @@ import Testing
 @Suite("byte-exact transfer", .serialized)
 struct TransferTests {
     @Test("256 MiB each way at once arrive byte-exact", .timeLimit(.minutes(3)), arguments: allModes)
-    func bulkBothWays(mode: BalancerConfig.ForwardMode) throws {
-        let harness = try Harness(speaks: [.echo], mode: mode)
+    func bulkBothWays(path: DataPath) throws {
+        let harness = try Harness(speaks: [.echo], path: path)
         defer { harness.stop() }
         let total = 256 << 20
         let chunk = 1 << 20
@@ -59,8 +59,8 @@ struct TransferTests {
     }
 
     @Test("100-byte segments in bursts reach a slow reader complete, without a stall", .timeLimit(.minutes(1)), arguments: allModes)
-    func smallSegmentsSlowReader(mode: BalancerConfig.ForwardMode) throws {
-        let harness = try Harness(speaks: [.echo], mode: mode)
+    func smallSegmentsSlowReader(path: DataPath) throws {
+        let harness = try Harness(speaks: [.echo], path: path)
         defer { harness.stop() }
         let client = try harness.connect(timeout: 20)
         client.setNoDelay()
@@ -91,8 +91,8 @@ struct TransferTests {
     }
 
     @Test("GET /bytes/N answers N bytes through the balancer, kept alive", .timeLimit(.minutes(1)), arguments: allModes)
-    func sizedResponses(mode: BalancerConfig.ForwardMode) throws {
-        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode)
+    func sizedResponses(path: DataPath) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: path)
         defer { harness.stop() }
         let client = try harness.connect()
         for size in [0, 1024, 65_536, 1 << 20, 1024] {
@@ -104,8 +104,8 @@ struct TransferTests {
     }
 
     @Test("a short reply is not corked (no SPLICE_F_MORE on the last chunk)", .timeLimit(.minutes(1)), arguments: allModes)
-    func shortRepliesAreNotCorked(mode: BalancerConfig.ForwardMode) throws {
-        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode)
+    func shortRepliesAreNotCorked(path: DataPath) throws {
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: path)
         defer { harness.stop() }
         let client = try harness.connect()
         let started = monotonicSeconds()

@@ -9,8 +9,8 @@ import TesseraLB
 @Suite("unix-socket services")
 struct UnixSocketTests {
     @Test("a client on the unix socket reaches both nodes over TCP", .timeLimit(.minutes(1)), arguments: allModes)
-    func ipcReachesBothNodes(mode: BalancerConfig.ForwardMode) throws {
-        let dir = NSTemporaryDirectory() + "tessera-lb-ipc-\(getpid())-\(mode.rawValue)"
+    func ipcReachesBothNodes(dataPath: DataPath) throws {
+        let dir = NSTemporaryDirectory() + "tessera-lb-ipc-\(getpid())-\(dataPath.name)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/tm.ipc"
@@ -22,7 +22,7 @@ struct UnixSocketTests {
         _ = withUnsafePointer(to: &sun) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(stale, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         close(stale)
 
-        let harness = try Harness(speaks: [.http(service: "q2t")], mode: mode) { config in
+        let harness = try Harness(speaks: [.http(service: "q2t")], path: dataPath) { config in
             config.services[0].listenPath = path
         }
         defer { harness.stop() }

@@ -1,20 +1,33 @@
 public import LBEngine
-import LBSystem
+public import LBSystem
 import Synchronization
 
-/// The epoll engine: N workers, each with its own edge-triggered epoll instance and its own SO_REUSEPORT
-/// listener per service, so the kernel spreads new connections and workers share nothing on the hot path.
-public final class EpollEngine: Engine, @unchecked Sendable {
-    public let name = "epoll"
+/// The forwarding engine: N workers, each with its own event source (epoll or io_uring, one per worker) and
+/// its own SO_REUSEPORT listener per service, so the kernel spreads new connections and workers share
+/// nothing on the hot path.
+public final class ForwardingEngine: Engine, @unchecked Sendable {
+    /// Which event source the workers wait on.
+    public enum Kind: String, Sendable, CaseIterable {
+        case epoll
+        case ioUring = "io_uring"
+    }
+
+    public let kind: Kind
+    public var name: String { kind.rawValue }
     public let plan: ForwardingPlan
     private let shared = EngineShared()
-    private var workers: [Worker] = []
+    private var workers: [any WorkerLoop] = []
     private var threads: [WorkerThread] = []
     /// The port each service listens on (resolved when a configured port was 0).
     public private(set) var listeningPorts: [Int] = []
+    /// The io_uring setup flags in use (io_uring engine only).
+    private let ringFlags: IoUring.SetupFlags
 
-    public init(plan: ForwardingPlan) {
+    /// An engine on `kind`. For io_uring, `ringFlags` are those `RingSupport.probe` found to work.
+    public init(plan: ForwardingPlan, kind: Kind = .epoll, ringFlags: IoUring.SetupFlags = []) {
         self.plan = plan
+        self.kind = kind
+        self.ringFlags = ringFlags
     }
 
     /// Opens every listener (all workers' before any thread starts, so a bind error stops start-up cleanly),
@@ -45,7 +58,14 @@ public final class EpollEngine: Engine, @unchecked Sendable {
                 }
             }
             for w in 0..<plan.workers {
-                workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w]))
+                switch kind {
+                case .epoll:
+                    let events = try EpollEvents()
+                    workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events))
+                case .ioUring:
+                    let events = try RingEvents(flags: ringFlags, capacity: max(16, plan.maxConnections))
+                    workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events))
+                }
             }
         } catch {
             for fds in perWorker { for fd in fds where fd >= 0 { closeDescriptor(fd) } }

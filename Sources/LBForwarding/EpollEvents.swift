@@ -1,0 +1,53 @@
+import LBEngine
+import LBSystem
+
+/// Edge-triggered epoll as a worker's event source (see `EventSource`).
+final class EpollEvents: EventSource {
+    static let deliversAcceptedSockets = false
+    private let epoll: Epoll
+
+    /// Both directions, hang-ups, edge-triggered: registered once, never modified in the steady state.
+    static let socketEvents = Epoll.readable | Epoll.writable | Epoll.readHangUp | Epoll.edgeTriggered
+
+    init() throws(SystemError) {
+        epoll = try Epoll(capacity: 512)
+    }
+
+    func begin() {}
+
+    func watchWake(_ fd: Int32) throws(SystemError) {
+        try epoll.add(fd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.wake.raw)
+    }
+
+    @inline(__always)
+    func watch(_ fd: Int32, token: EventToken) throws(SystemError) {
+        try epoll.add(fd, events: Self.socketEvents, data: token.raw)
+    }
+
+    /// Closing the socket removes it from the interest list (no descriptor is ever duplicated here).
+    @inline(__always)
+    func unwatch(_ fd: Int32, token: EventToken) {}
+
+    func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError) {
+        try epoll.modify(fd, events: Self.socketEvents, data: new.raw)
+    }
+
+    func addListener(_ fd: Int32, index: Int) throws(SystemError) {
+        try epoll.add(fd, events: Epoll.readable | Epoll.edgeTriggered, data: EventToken.listener(index).raw)
+    }
+
+    func removeListener(_ fd: Int32, index: Int) {
+        epoll.remove(fd)
+    }
+
+    /// The worker simply stops calling accept; the registration stays.
+    func pauseListener(_ fd: Int32, index: Int) {}
+    func resumeListener(_ fd: Int32, index: Int) {}
+
+    @inline(__always)
+    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, Bool) -> Void) -> Int {
+        epoll.wait(timeoutMilliseconds: timeoutMilliseconds) { events, data in
+            body(EventToken(raw: data), Int32(bitPattern: events), true)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import LBEngine
+import LBSystem
+
+/// What a worker's loop waits on, and how its sockets are watched: the one thing that differs between the
+/// engines. The worker's connection logic (accept, connect, pump, close) is written once, over this.
+///
+/// - `EpollEvents`: edge-triggered epoll. Listener events say "readable" and the worker calls accept4 until
+///   EAGAIN; closing a socket is all it takes to stop watching it.
+/// - `RingEvents`: io_uring. A multishot accept per listener hands over each accepted socket; a multishot poll
+///   per socket reports readiness (like an edge-triggered epoll registration, one completion per wake-up);
+///   one io_uring_enter per loop turn submits everything queued and waits. A poll holds a reference to its
+///   socket, so a socket is unwatched (poll removed) before it is closed.
+///
+/// Events reach the worker as `(token, result, more)`: `result` is the readiness mask (epoll and poll bits
+/// have the same values), or for `deliversAcceptedSockets` listeners the accepted socket or -errno; a
+/// negative result on a connection token is a poll that ended with an error. `more` is false when a
+/// multishot request ended, so the worker re-arms what it still wants watched.
+protocol EventSource: AnyObject {
+    /// True when listener events carry accepted sockets; false when the worker accepts itself.
+    static var deliversAcceptedSockets: Bool { get }
+
+    /// Runs on the worker's own thread before its first wait.
+    func begin()
+    /// Watches the wake-up eventfd (token `.wake`).
+    func watchWake(_ fd: Int32) throws(SystemError)
+    /// Watches a connection socket for readability, writability and hang-ups.
+    func watch(_ fd: Int32, token: EventToken) throws(SystemError)
+    /// Stops watching a socket that is about to be closed.
+    func unwatch(_ fd: Int32, token: EventToken)
+    /// Re-labels a watched socket with a new token (its slot's generation moved on).
+    func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError)
+    /// Starts watching (or accepting on) a listener.
+    func addListener(_ fd: Int32, index: Int) throws(SystemError)
+    /// Stops for good: the listener is about to be closed or handed over.
+    func removeListener(_ fd: Int32, index: Int)
+    /// Pauses accepting on a listener (connection limit, descriptors exhausted); the worker resumes it.
+    func pauseListener(_ fd: Int32, index: Int)
+    func resumeListener(_ fd: Int32, index: Int)
+    /// Submits what is queued, waits up to `timeoutMilliseconds` (-1: no limit, 0: not at all), then calls
+    /// `body` for each event. Returns how many there were.
+    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, Bool) -> Void) -> Int
+}

@@ -1,0 +1,105 @@
+import Glibc
+import LBEngine
+public import LBSystem
+
+/// Whether the io_uring engine can run here, found at start by doing what the engine does on a scratch ring:
+/// set it up (disabled, then enabled), arm a multishot accept and a multishot poll, and see both complete.
+public enum RingSupport {
+    /// What the probe found.
+    public enum Finding: Sendable {
+        /// The engine can run, with these setup flags (`detail` names them).
+        case usable(IoUring.SetupFlags, detail: String)
+        /// It cannot: why, in one phrase for the log.
+        case unusable(String)
+    }
+
+    /// Setup flag sets from the most to the least the engine can use: SINGLE_ISSUER + DEFER_TASKRUN (6.1:
+    /// completions run only when the worker asks, in its own thread), COOP_TASKRUN (5.19), then none.
+    static let candidates: [(IoUring.SetupFlags, String)] = [
+        ([.singleIssuer, .deferTaskRun, .submitAll], "single-issuer, defer-taskrun"),
+        ([.coopTaskRun, .submitAll], "coop-taskrun"),
+        ([.submitAll], "submit-all"),
+    ]
+
+    public static func probe() -> Finding {
+        var lastError: SystemError?
+        for (flags, names) in candidates {
+            let ring: IoUring
+            do {
+                ring = try IoUring(entries: 8, completionEntries: 16, flags: flags.union(.disabled))
+                try ring.enable()
+            } catch {
+                if error.errno == EINVAL { lastError = error; continue }  // flags this kernel lacks
+                return .unusable(explain(error))
+            }
+            if let missing = tryOperations(on: ring) { return .unusable(missing) }
+            return .usable(flags, detail: names)
+        }
+        return .unusable(lastError.map(explain) ?? "io_uring_setup refused every flag set")
+    }
+
+    /// Why setup failed, in the operator's terms.
+    static func explain(_ error: SystemError) -> String {
+        switch error.errno {
+        case EPERM:
+            let sysctl = firstByte(of: "/proc/sys/kernel/io_uring_disabled")
+            if sysctl == "2" { return "io_uring_setup: EPERM (kernel.io_uring_disabled = 2)" }
+            if sysctl == "1" { return "io_uring_setup: EPERM (kernel.io_uring_disabled = 1 and not in io_uring_group)" }
+            return "io_uring_setup: EPERM (a seccomp profile blocks it, as Docker 25+ and containerd 2.0 do by default)"
+        case ENOSYS:
+            return "io_uring_setup: ENOSYS (kernel built without io_uring)"
+        case EINVAL:
+            return "io_uring_setup: EINVAL (kernel too old for the engine's setup flags)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// The first character of a small file (a sysctl's value), if readable.
+    private static func firstByte(of path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { closeDescriptor(fd) }
+        var byte: UInt8 = 0
+        guard read(fd, &byte, 1) == 1 else { return nil }
+        return String(UnicodeScalar(byte))
+    }
+
+    /// Arms a multishot accept on a loopback listener and a multishot poll on an eventfd, makes both fire,
+    /// and checks each completes and stays armed. Nil when all works, else what did not.
+    private static func tryOperations(on ring: IoUring) -> String? {
+        ring.registerRingDescriptor()
+        guard let loopback = SocketAddress(ipLiteral: "127.0.0.1", port: 0),
+              let listener = try? Socket.listen(on: loopback, reusePort: false)
+        else { return nil }  // no loopback to try on: trust setup
+        defer { closeDescriptor(listener) }
+        guard let wake = try? EventFd.make() else { return nil }
+        defer { closeDescriptor(wake) }
+        let acceptToken = EventToken.listener(0)
+        ring.prepareMultishotAccept(listener, userData: acceptToken.raw)
+        ring.preparePollMultishot(wake, mask: IoUring.pollIn, userData: EventToken.wake.raw)
+        EventFd.signal(wake)
+        let client = try? Socket.connect(to: loopback.withPort(Socket.localPort(listener)))
+        defer { if let client { closeDescriptor(client.fd) } }
+        var accepted: (Int32, Bool)?
+        var polled: (Int32, Bool)?
+        let deadline = MonotonicClock.nowMilliseconds() + 1_000
+        while (accepted == nil || polled == nil) && MonotonicClock.nowMilliseconds() < deadline {
+            ring.submitAndWait(timeoutMilliseconds: 100)
+            _ = ring.reap { data, result, flags in
+                let more = flags & IoUring.more != 0
+                if data == acceptToken.raw && accepted == nil { accepted = (result, more) }
+                if data == EventToken.wake.raw && polled == nil { polled = (result, more) }
+                if data == acceptToken.raw && result >= 0 { closeDescriptor(result) }
+            }
+        }
+        guard let accepted, accepted.0 >= 0, accepted.1 else {
+            let why = accepted.map { $0.0 < 0 ? Errno.describe(-$0.0) : "not multishot" } ?? "no completion"
+            return "multishot accept does not work here (\(why); it needs Linux 5.19)"
+        }
+        guard let polled, polled.0 & Int32(IoUring.pollIn) != 0, polled.1 else {
+            return "multishot poll does not work here (it needs Linux 5.13)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,120 @@
+import CShims
+import Glibc
+
+/// One io_uring and the completion buffer it is reaped into. Owns both; the ring pointer never leaves.
+///
+/// A thin layer: queue a request (`prepare…`), `submitAndWait`, `reap`. Requests carry a 64-bit user data
+/// word, as epoll events do.
+public final class IoUring {
+    /// Setup flags, as `io_uring_setup(2)` names them.
+    public struct SetupFlags: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        public static let disabled = SetupFlags(rawValue: CSHIMS_RING_SETUP_R_DISABLED)
+        public static let submitAll = SetupFlags(rawValue: CSHIMS_RING_SETUP_SUBMIT_ALL)
+        public static let coopTaskRun = SetupFlags(rawValue: CSHIMS_RING_SETUP_COOP_TASKRUN)
+        public static let singleIssuer = SetupFlags(rawValue: CSHIMS_RING_SETUP_SINGLE_ISSUER)
+        public static let deferTaskRun = SetupFlags(rawValue: CSHIMS_RING_SETUP_DEFER_TASKRUN)
+    }
+
+    /// Poll bits (the same values as epoll's).
+    public static let pollIn = CSHIMS_POLLIN
+    public static let pollOut = CSHIMS_POLLOUT
+    public static let pollReadHangUp = CSHIMS_POLLRDHUP
+    /// Set on a multishot request's completion when more will follow.
+    public static let more = CSHIMS_RING_CQE_F_MORE
+
+    private let ring: OpaquePointer
+    private let completions: UnsafeMutablePointer<cshims_completion>
+    private static let reapBatch = 256
+    public let flags: SetupFlags
+
+    /// io_uring_setup with `entries` submission and `completionEntries` completion slots.
+    ///
+    /// - Throws: `SystemError` with the errno setup gave (EPERM where seccomp or
+    ///   `kernel.io_uring_disabled` forbids it, EINVAL for flags this kernel lacks).
+    public init(entries: Int, completionEntries: Int, flags: SetupFlags) throws(SystemError) {
+        var error: Int32 = 0
+        guard let ring = cshims_ring_create(
+            UInt32(entries), UInt32(completionEntries), flags.rawValue | CSHIMS_RING_SETUP_CQSIZE, &error
+        ) else {
+            throw SystemError("io_uring_setup", errno: -error)
+        }
+        self.ring = ring
+        self.flags = flags
+        completions = .allocate(capacity: Self.reapBatch)
+    }
+
+    deinit {
+        cshims_ring_destroy(ring)
+        completions.deallocate()
+    }
+
+    /// Enables a ring set up `disabled`; with `singleIssuer`, the calling thread becomes its only submitter.
+    public func enable() throws(SystemError) {
+        _ = try checkedNegative("io_uring_register(ENABLE_RINGS)") { cshims_ring_enable(ring) }
+    }
+
+    /// Registers the ring descriptor for the calling thread, so each enter skips the descriptor lookup.
+    /// Best effort: false when the kernel does not offer it.
+    @discardableResult
+    public func registerRingDescriptor() -> Bool { cshims_ring_register_ring_fd(ring) >= 0 }
+
+    /// Queues a multishot accept (accepted sockets are non-blocking and close-on-exec).
+    @inline(__always)
+    public func prepareMultishotAccept(_ fd: Int32, userData: UInt64) {
+        ensureQueued(cshims_ring_accept_multishot(ring, fd, userData))
+    }
+
+    /// Queues a multishot poll for `mask` (POLLERR and POLLHUP are always reported).
+    @inline(__always)
+    public func preparePollMultishot(_ fd: Int32, mask: UInt32, userData: UInt64) {
+        ensureQueued(cshims_ring_poll_multishot(ring, fd, mask, userData))
+    }
+
+    /// Queues the removal of the poll request carrying `target`.
+    @inline(__always)
+    public func preparePollRemove(_ target: UInt64, userData: UInt64) {
+        ensureQueued(cshims_ring_poll_remove(ring, target, userData))
+    }
+
+    /// Queues the cancellation of the request carrying `target` (any kind, accept included).
+    @inline(__always)
+    public func prepareCancel(_ target: UInt64, userData: UInt64) {
+        ensureQueued(cshims_ring_cancel(ring, target, userData))
+    }
+
+    /// A full submission queue is submitted before a new entry is taken, so there is always room but when
+    /// the kernel refuses to take any: then there is nothing sane left to do.
+    @inline(__always)
+    private func ensureQueued(_ rc: Int32) {
+        precondition(rc == 0, "io_uring submission queue stays full")
+    }
+
+    /// Submits what is queued and waits up to `timeoutMilliseconds` (-1: no limit, 0: do not wait) for a
+    /// completion. Returns false on an error other than a timeout or an interruption.
+    @inline(__always)
+    @discardableResult
+    public func submitAndWait(timeoutMilliseconds: Int32) -> Bool {
+        let rc = timeoutMilliseconds == 0 ? cshims_ring_submit(ring) : cshims_ring_submit_and_wait(ring, timeoutMilliseconds)
+        return rc >= 0 || rc == -ETIME || rc == -EINTR || rc == -EBUSY || rc == -EAGAIN
+    }
+
+    /// Calls `body(userData, result, flags)` for each completion ready now (up to one batch). Returns how many.
+    @inline(__always)
+    public func reap(_ body: (UInt64, Int32, UInt32) -> Void) -> Int {
+        let n = Int(cshims_ring_reap(ring, completions, Int32(Self.reapBatch)))
+        for i in 0..<n {
+            body(completions[i].user_data, completions[i].res, completions[i].flags)
+        }
+        return n
+    }
+}
+
+/// Runs a call that returns -errno on failure.
+@inline(__always)
+func checkedNegative(_ call: String, _ body: () -> Int32) throws(SystemError) -> Int32 {
+    let rc = body()
+    if rc < 0 { throw SystemError(call, errno: -rc) }
+    return rc
+}
