@@ -33,10 +33,15 @@ extension Worker {
     /// `more` is false when the multishot request ended.
     func acceptedSocket(_ listener: Int, result: Int32, more: Bool) {
         if result >= 0 {
-            admit(result, service: listener)
-            // The kernel accepts as connections arrive: stop it at the limit (a few accepted meanwhile are
-            // served: slots go up to the limit per worker).
-            if shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections { pauseForLimit() }
+            if pausedForLimit || shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections {
+                // The kernel accepted it before the pause reached it: it waits, unread, as it would have in
+                // the accept queue, until a connection closes.
+                waitingClients.append((result, listener))
+                pauseForLimit()
+            } else {
+                admit(result, service: listener)
+                if shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections { pauseForLimit() }
+            }
         } else if Self.isOutOfDescriptors(-result) {
             pauseForDescriptors(listener, error: -result)
         }
@@ -65,6 +70,18 @@ extension Worker {
     func pauseForLimit() {
         pausedForLimit = true
         for l in listeners.indices where listeners[l] >= 0 { events.pauseListener(listeners[l], index: l) }
+    }
+
+    /// Below the connection limit again: admit the clients the kernel accepted meanwhile, then accept again.
+    func limitEased() {
+        guard pausedForLimit else { return }
+        while !waitingClients.isEmpty && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections {
+            let client = waitingClients.removeFirst()
+            admit(client.fd, service: client.service)
+        }
+        guard shared.openConnections.load(ordering: .relaxed) < plan.maxConnections else { return }
+        pausedForLimit = false
+        for l in listeners.indices { acceptAgain(l) }
     }
 
     /// Accepts again on a listener that was paused or whose multishot accept ended, unless something still
@@ -111,10 +128,7 @@ extension Worker {
             listenerPausedUntil[l] = 0
             acceptAgain(l)
         }
-        if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections {
-            pausedForLimit = false
-            for l in listeners.indices { acceptAgain(l) }
-        }
+        limitEased()
     }
 
     /// Stops accepting: closes this worker's listeners (the kernel spreads the queue to those still open).

@@ -34,10 +34,7 @@ extension Worker {
         slots.release(i)
         shared.openConnections.subtract(1, ordering: .relaxed)
         counters.open.bump(-1)
-        if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections {
-            pausedForLimit = false
-            for l in listeners.indices { acceptAgain(l) }
-        }
+        if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections { limitEased() }
     }
 
     @inline(__always)
@@ -62,6 +59,8 @@ extension Worker {
     /// On stop: every connection and listener closed, every descriptor returned.
     func closeEverything() {
         closeListeners()
+        for client in waitingClients { closeDescriptor(client.fd) }
+        waitingClients.removeAll()
         for i in 0..<Int32(slots.capacity) where slots[i].phase != .free {
             finish(i, reset: false)
         }

@@ -32,6 +32,9 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var listenerPausedUntil: [Int64]
     /// The connection limit was reached; accept again when a connection closes.
     var pausedForLimit = false
+    /// Clients the kernel accepted after the limit was reached (io_uring's multishot accept runs ahead of
+    /// the pause), admitted first when connections close.
+    var waitingClients: [(fd: Int32, service: Int)] = []
     let slots: SlotTable
     let pipes: PipePool
     let buffers: BufferPool

@@ -119,4 +119,36 @@ struct BalancingTests {
         usleep(300_000)
         #expect(events() - before < 10, "idle connections produce no events")
     }
+
+    @Test("with --max-conns, at most that many are served at once and the rest as connections close", .timeLimit(.minutes(1)), arguments: allEngines)
+    func connectionLimit(path: DataPath) throws {
+        let harness = try Harness(speaks: [.echo], path: path, configure: { $0.maxConnections = 10 })
+        defer { harness.stop() }
+        var clients: [TestSocket] = []
+        for k in 0..<20 {
+            let client = try TestSocket(host: "127.0.0.1", port: harness.port(), timeout: 0.05)
+            try client.send([UInt8(k)])
+            clients.append(client)
+        }
+        /// Reads each client's echo if it came; true for those answered.
+        func collect(_ answered: inout [Bool]) {
+            for (k, client) in clients.enumerated() where !answered[k] {
+                if let byte = try? client.receive(max: 1), byte == [UInt8(k)] { answered[k] = true }
+            }
+        }
+        var answered = Array(repeating: false, count: 20)
+        _ = eventually(within: 5) {
+            collect(&answered)
+            return answered.filter { $0 }.count >= 10
+        }
+        collect(&answered)  // one more pass: nothing beyond the limit may answer
+        #expect(answered.filter { $0 }.count == 10, "exactly 10 served at once: \(answered)")
+        #expect(harness.balancer.engine.openConnections == 10)
+        for (k, client) in clients.enumerated() where answered[k] { client.close() }
+        let waiting = answered
+        #expect(eventually(within: 5) {
+            collect(&answered)
+            return answered.allSatisfy { $0 }
+        }, "the 10 that waited are served once the first 10 closed: \(zip(waiting, answered).map { $0 ? "-" : ($1 ? "1" : "0") })")
+    }
 }

@@ -7,11 +7,11 @@ struct FileErrorTests {
     @Test("a bad value in the file is named by its key path, its value and its rule", arguments: [
         (#"{"nodes": ["10.0.0.1"], "fowrard": "splice"}"#,
          "invalid fowrard in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, maxConns, "
-            + "connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, pipeSize, nodeUserTimeoutMs, "
+            + "connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, engine, pipeSize, nodeUserTimeoutMs, "
             + "nodeKeepaliveSeconds, allDown, drainTimeoutMs, health"),
         (#"{"nodes": ["10.0.0.1"], "max conns": 5}"#,
          "invalid \"max conns\" in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, "
-            + "maxConns, connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, pipeSize, "
+            + "maxConns, connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, engine, pipeSize, "
             + "nodeUserTimeoutMs, nodeKeepaliveSeconds, allDown, drainTimeoutMs, health"),
         (#"{"nodes": ["10.0.0.1"], "workers": 0}"#, #"invalid workers "0" in FILE: must be between 1 and 256"#),
         (#"{"nodes": ["10.0.0.1"], "workers": "4"}"#, #"invalid workers "4" in FILE: expected an integer, got a string"#),

@@ -87,6 +87,7 @@ struct WorkedExampleTests {
               "maxFails": 3,
               "failTimeoutMs": 5000,
               "forward": "auto",
+              "engine": "auto",
               "pipeSize": 65536,
               "nodeUserTimeoutMs": 10000,
               "nodeKeepaliveSeconds": 30,
