@@ -23,6 +23,8 @@ const uint32_t CSHIMS_RING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
 const uint32_t CSHIMS_RING_SETUP_SINGLE_ISSUER = IORING_SETUP_SINGLE_ISSUER;
 const uint32_t CSHIMS_RING_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRUN;
 const uint32_t CSHIMS_RING_CQE_F_MORE = IORING_CQE_F_MORE;
+const uint32_t CSHIMS_RING_CQE_F_BUFFER = IORING_CQE_F_BUFFER;
+const uint32_t CSHIMS_RING_CQE_BUFFER_SHIFT = IORING_CQE_BUFFER_SHIFT;
 const uint32_t CSHIMS_POLLIN = POLLIN;
 const uint32_t CSHIMS_POLLOUT = POLLOUT;
 const uint32_t CSHIMS_POLLRDHUP = POLLRDHUP;
@@ -108,6 +110,72 @@ int cshims_ring_cancel(cshims_ring *r, uint64_t target, uint64_t user_data) {
     io_uring_sqe_set_data64(sqe, user_data);
     return 0;
 }
+
+int cshims_ring_recv_multishot(cshims_ring *r, int fd, uint16_t group, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = group;
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cshims_ring_send(cshims_ring *r, int fd, const void *buffer, size_t length, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_send(sqe, fd, buffer, length, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+struct cshims_buffer_ring {
+    struct io_uring_buf_ring *br;
+    unsigned entries;
+    uint16_t group;
+};
+
+cshims_buffer_ring *cshims_ring_register_buffers(cshims_ring *r, unsigned entries, uint16_t group, int *error) {
+    cshims_buffer_ring *b = calloc(1, sizeof *b);
+    if (!b) {
+        *error = -ENOMEM;
+        return NULL;
+    }
+    void *mem = NULL;
+    if (posix_memalign(&mem, 4096, entries * sizeof(struct io_uring_buf)) != 0) {
+        free(b);
+        *error = -ENOMEM;
+        return NULL;
+    }
+    b->br = mem;
+    b->entries = entries;
+    b->group = group;
+    io_uring_buf_ring_init(b->br);
+    struct io_uring_buf_reg reg = {0};
+    reg.ring_addr = (unsigned long)b->br;
+    reg.ring_entries = entries;
+    reg.bgid = group;
+    int rc = io_uring_register_buf_ring(&r->ring, &reg, 0);
+    if (rc < 0) {
+        free(b->br);
+        free(b);
+        *error = rc;
+        return NULL;
+    }
+    *error = 0;
+    return b;
+}
+
+void cshims_buffer_ring_free(cshims_buffer_ring *b) {
+    free(b->br);
+    free(b);
+}
+
+void cshims_buffer_ring_add(cshims_buffer_ring *b, void *address, unsigned length, uint16_t id, int offset) {
+    io_uring_buf_ring_add(b->br, address, length, id, io_uring_buf_ring_mask(b->entries), offset);
+}
+
+void cshims_buffer_ring_advance(cshims_buffer_ring *b, int count) { io_uring_buf_ring_advance(b->br, count); }
 
 int cshims_ring_submit(cshims_ring *r) { return io_uring_submit_and_get_events(&r->ring); }
 

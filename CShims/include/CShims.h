@@ -124,6 +124,8 @@ extern const uint32_t CSHIMS_RING_SETUP_COOP_TASKRUN;
 extern const uint32_t CSHIMS_RING_SETUP_SINGLE_ISSUER;
 extern const uint32_t CSHIMS_RING_SETUP_DEFER_TASKRUN;
 extern const uint32_t CSHIMS_RING_CQE_F_MORE;
+extern const uint32_t CSHIMS_RING_CQE_F_BUFFER;
+extern const uint32_t CSHIMS_RING_CQE_BUFFER_SHIFT;
 extern const uint32_t CSHIMS_POLLIN;
 extern const uint32_t CSHIMS_POLLOUT;
 extern const uint32_t CSHIMS_POLLRDHUP;
@@ -144,6 +146,22 @@ int cshims_ring_accept_multishot(cshims_ring *ring, int fd, uint64_t user_data);
 int cshims_ring_poll_multishot(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
 int cshims_ring_poll_remove(cshims_ring *ring, uint64_t target, uint64_t user_data);
 int cshims_ring_cancel(cshims_ring *ring, uint64_t target, uint64_t user_data);
+/// A multishot recv that takes its buffers from provided-buffer group `group` (IOSQE_BUFFER_SELECT).
+int cshims_ring_recv_multishot(cshims_ring *ring, int fd, uint16_t group, uint64_t user_data);
+/// A send of `length` bytes at `buffer` (MSG_NOSIGNAL).
+int cshims_ring_send(cshims_ring *ring, int fd, const void *buffer, size_t length, uint64_t user_data);
+
+/// A provided-buffer ring (struct io_uring_buf_ring and its registration) behind an opaque pointer.
+typedef struct cshims_buffer_ring cshims_buffer_ring;
+/// Allocates a buffer ring of `entries` (a power of two) and registers it as group `group`
+/// (io_uring_register_buf_ring, Linux 5.19); NULL with *error = -errno on failure. It starts empty.
+cshims_buffer_ring *cshims_ring_register_buffers(cshims_ring *ring, unsigned entries, uint16_t group, int *error);
+/// Frees the ring's memory (after the io_uring it was registered with is gone).
+void cshims_buffer_ring_free(cshims_buffer_ring *buffers);
+/// io_uring_buf_ring_add: buffer `id` at `address`, `offset` places after those added since the last advance.
+void cshims_buffer_ring_add(cshims_buffer_ring *buffers, void *address, unsigned length, uint16_t id, int offset);
+/// io_uring_buf_ring_advance: makes `count` added buffers visible to the kernel.
+void cshims_buffer_ring_advance(cshims_buffer_ring *buffers, int count);
 /// io_uring_submit_and_get_events: submits and runs completions without waiting.
 int cshims_ring_submit(cshims_ring *ring);
 /// Submits and waits for at least one completion: io_uring_submit_and_wait (timeout_ms < 0) or

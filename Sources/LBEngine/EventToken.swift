@@ -37,6 +37,21 @@ public struct EventToken: Equatable, Sendable {
         slot >= Self.listenerBase && slot < UInt32.max - 1 ? Int(slot - Self.listenerBase) : nil
     }
 
+    /// io_uring requests on a connection other than its poll carry which one in bits 24-25 of the slot field
+    /// (slot indices stay below 2^24).
+    public static let receive: UInt32 = 1
+    public static let send: UInt32 = 2
+
+    @inline(__always)
+    public init(slot: UInt32, generation: UInt32, side: Int, operation: UInt32) {
+        self.init(slot: slot | operation << 24, generation: generation, side: side)
+    }
+
+    /// The operation bits of a connection token (0: its poll).
+    @inline(__always) public var operation: UInt32 { (slot >> 24) & 3 }
+    /// The slot index of a connection token, without the operation bits.
+    @inline(__always) public var connectionSlot: UInt32 { slot & 0x00FF_FFFF }
+
     /// Generations wrap within 31 bits.
     @inline(__always)
     public static func nextGeneration(after g: UInt32) -> UInt32 { (g &+ 1) & 0x7FFF_FFFF }

@@ -45,9 +45,9 @@ final class EpollEvents: EventSource {
     func resumeListener(_ fd: Int32, index: Int) {}
 
     @inline(__always)
-    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, Bool) -> Void) -> Int {
+    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int {
         epoll.wait(timeoutMilliseconds: timeoutMilliseconds) { events, data in
-            body(EventToken(raw: data), Int32(bitPattern: events), true)
+            body(EventToken(raw: data), Int32(bitPattern: events), IoUring.more)
         }
     }
 }

@@ -11,10 +11,12 @@ import LBSystem
 ///   one io_uring_enter per loop turn submits everything queued and waits. A poll holds a reference to its
 ///   socket, so a socket is unwatched (poll removed) before it is closed.
 ///
-/// Events reach the worker as `(token, result, more)`: `result` is the readiness mask (epoll and poll bits
+/// Events reach the worker as `(token, result, flags)`: `result` is the readiness mask (epoll and poll bits
 /// have the same values), or for `deliversAcceptedSockets` listeners the accepted socket or -errno; a
-/// negative result on a connection token is a poll that ended with an error. `more` is false when a
-/// multishot request ended, so the worker re-arms what it still wants watched.
+/// negative result on a connection token is a poll that ended with an error. `flags` are io_uring's
+/// completion flags: without `IoUring.more` a multishot request ended, so the worker re-arms what it still
+/// wants watched (epoll's events always say `more`). Tokens with an operation (`EventToken.receive`, `.send`)
+/// are the ring copy mover's requests (`Worker+RingCopy`).
 protocol EventSource: AnyObject {
     /// True when listener events carry accepted sockets; false when the worker accepts itself.
     static var deliversAcceptedSockets: Bool { get }
@@ -38,5 +40,5 @@ protocol EventSource: AnyObject {
     func resumeListener(_ fd: Int32, index: Int)
     /// Submits what is queued, waits up to `timeoutMilliseconds` (-1: no limit, 0: not at all), then calls
     /// `body` for each event. Returns how many there were.
-    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, Bool) -> Void) -> Int
+    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int
 }

@@ -92,7 +92,7 @@ final class RingEvents: EventSource {
     }
 
     @inline(__always)
-    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, Bool) -> Void) -> Int {
+    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int {
         ring.submitAndWait(timeoutMilliseconds: timeoutMilliseconds)
         var total = 0
         while true {
@@ -111,9 +111,9 @@ final class RingEvents: EventSource {
                 // A listener's token goes to the worker without its arming number: an accepted socket is a
                 // client whichever arming accepted it.
                 if let l = token.listenerIndex, l < armings.count {
-                    body(.listener(l), result, more || token.generation != armings[l])
+                    body(.listener(l), result, more || token.generation != armings[l] ? IoUring.more : 0)
                 } else {
-                    body(token, result, more)
+                    body(token, result, flags)
                 }
             }
             total += n

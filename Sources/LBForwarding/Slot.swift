@@ -21,6 +21,15 @@ struct Direction {
     var sourceClosed: Bool = false
     /// We sent our FIN to the destination (after the source closed and everything in flight was written).
     var destinationShut: Bool = false
+    /// Ring copy: a multishot recv is armed on the source; it was cancelled because the queue is full; a send
+    /// of the queue's head buffer is in flight (`start` bytes of it already sent).
+    var receiving: Bool = false
+    var receivePaused: Bool = false
+    var sending: Bool = false
+    /// Ring copy: provided buffers received and not yet sent, a queue linked through `Worker.bufferNext`.
+    var head: Int32 = -1
+    var tail: Int32 = -1
+    var queued: Int32 = 0
 
     @inline(__always) var isEmpty: Bool { inPipe == 0 && start == end }
 }
@@ -34,6 +43,9 @@ struct Slot {
         /// retried on the next node with nothing lost.
         case connecting
         case established
+        /// Closed, its sockets too, but io_uring requests of the ring copy mover are still in flight: the slot
+        /// (and the buffers the requests use) is released when the last one completes.
+        case closing
     }
 
     var generation: UInt32 = 0
@@ -59,4 +71,6 @@ struct Slot {
     var prev: Int32 = -1
     var next: Int32 = -1
     var inDeadlineList: Bool = false
+    /// Ring copy: requests in flight (armed multishot recvs and sends).
+    var inFlight: Int16 = 0
 }

@@ -112,7 +112,8 @@ extension Worker {
         slots[i].down.splicing = plan.mode == .splice
         let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
         do {
-            try events.watch(client, token: token)
+            // The ring copy mover learns of the client's bytes and hang-ups from its recv requests.
+            if ring == nil { try events.watch(client, token: token) }
         } catch {
             closeDescriptor(client)
             slots[i].client = -1

@@ -11,11 +11,13 @@ extension Worker {
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)
         releaseTransport(&slots[i].down)
+        if ring != nil { stopRingCopy(i) }
         let generation = slots[i].generation
-        if slots[i].client >= 0 {
+        if slots[i].client >= 0 && ring == nil {
             events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: 0))
         }
-        if slots[i].server >= 0 {
+        // (The ring copy mover removed the node's poll when the connection was established.)
+        if slots[i].server >= 0 && (ring == nil || slots[i].phase == .connecting) {
             events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: 1))
         }
         close(slots[i].client, reset: reset)
@@ -25,6 +27,10 @@ extension Worker {
         if slots[i].node >= 0 {
             plan.nodes[Int(slots[i].node)].activeConnections.subtract(1, ordering: .relaxed)
             slots[i].node = -1
+        }
+        if slots[i].inFlight > 0 {
+            slots[i].phase = .closing
+            return
         }
         releaseSlot(i)
     }
@@ -62,7 +68,9 @@ extension Worker {
         for client in waitingClients { closeDescriptor(client.fd) }
         waitingClients.removeAll()
         for i in 0..<Int32(slots.capacity) where slots[i].phase != .free {
-            finish(i, reset: false)
+            if slots[i].phase != .closing { finish(i, reset: false) }
+            // What is still in flight ends with the ring.
+            if slots[i].phase == .closing { releaseSlot(i) }
         }
     }
 }

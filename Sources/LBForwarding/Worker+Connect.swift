@@ -103,7 +103,7 @@ extension Worker {
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.append(i, to: &slots.idle)
         }
-        pump(i)
+        if ring != nil { startRingCopy(i) } else { pump(i) }
     }
 
     /// A connect failed (refused, reset, timed out): count it against the node, try the next one.
@@ -120,7 +120,7 @@ extension Worker {
         slots.renew(i)
         let new = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
         do {
-            try events.rewatch(slots[i].client, from: old, to: new)
+            if ring == nil { try events.rewatch(slots[i].client, from: old, to: new) }
         } catch {
             finish(i, reset: false)
             return

@@ -45,6 +45,14 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var now: Int64 = MonotonicClock.nowMilliseconds()
     /// Each node's mark-down epoch as this worker last acted on it.
     var seenMarkDowns: [Int]
+    /// The ring, when bytes move by io_uring requests (`Worker+RingCopy`: io_uring engine, copy mode); nil
+    /// when they move by direct calls on readiness (`Worker+Pump`).
+    let ring: IoUring?
+    /// Ring copy: each provided buffer's length received and the next buffer in its direction's queue.
+    var bufferLength: [Int32] = []
+    var bufferNext: [Int32] = []
+    /// Ring copy: directions whose multishot recv ended for want of buffers, to re-arm as buffers come back.
+    var starved: [(slot: Int32, generation: UInt32, side: Int)] = []
 
     /// How much one connection may move in one turn before others get theirs.
     static var fairShareBytes: Int { 1 << 20 }
@@ -66,6 +74,17 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.buffers = BufferPool(bufferSize: Self.copyBufferSize, count: 2 * capacity)
         self.picker = NodePicker(algorithm: plan.balance, start: index % max(1, plan.nodes.count))
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
+        precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
+        if plan.mode == .copy, let ringEvents = events as? RingEvents {
+            let count = Self.ringBufferCount
+            try ringEvents.ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
+            ring = ringEvents.ring
+            bufferLength = Array(repeating: 0, count: count)
+            bufferNext = Array(repeating: -1, count: count)
+            starved.reserveCapacity(capacity)
+        } else {
+            ring = nil
+        }
         pending.reserveCapacity(capacity)
         try events.watchWake(wakeFd)
         for (i, fd) in listeners.enumerated() where fd >= 0 {
@@ -87,8 +106,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         events.begin()
         while !shared.stop.load(ordering: .relaxed) {
             let timeout = nextTimeout()
-            let n = events.wait(timeoutMilliseconds: timeout) { token, result, more in
-                handle(token: token, result: result, more: more)
+            let n = events.wait(timeoutMilliseconds: timeout) { token, result, flags in
+                handle(token: token, result: result, flags: flags)
             }
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
@@ -103,7 +122,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     }
 
     @inline(__always)
-    private func handle(token: EventToken, result: Int32, more: Bool) {
+    private func handle(token: EventToken, result: Int32, flags: UInt32) {
+        let more = flags & IoUring.more != 0
         if token == .wake {
             EventFd.drain(wakeFd)
             if shared.stopAccepting.load(ordering: .relaxed) { closeListeners() }
@@ -118,11 +138,17 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             }
             return
         }
-        let i = Int32(bitPattern: token.slot)
-        guard i >= 0, Int(i) < slots.capacity, slots[i].phase != .free, slots[i].generation == token.generation else {
+        let i = Int32(bitPattern: token.connectionSlot)
+        guard Int(i) < slots.capacity, slots[i].phase != .free, slots[i].generation == token.generation else {
             counters.staleEvents.bump()
             return
         }
+        if token.operation != 0 {
+            ringCompletion(i, side: token.side, operation: token.operation, result: result, flags: flags)
+            return
+        }
+        // Polls matter only until a connection closes; with the ring copy mover, only while it connects.
+        guard slots[i].phase == .connecting || (ring == nil && slots[i].phase == .established) else { return }
         if result < 0 {
             // A poll ended with an error (io_uring only): watch again, or give up on a socket gone bad.
             if result == -ENOMEM || result == -EAGAIN || result == -EINTR || result == -ECANCELED {
@@ -141,7 +167,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
 
     private func watchAgain(_ i: Int32, side: Int) {
         let fd = side == 0 ? slots[i].client : slots[i].server
-        guard fd >= 0 else { return }
+        guard fd >= 0, ring == nil || (side == 1 && slots[i].phase == .connecting) else { return }
         do {
             try events.watch(fd, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: side))
         } catch {
@@ -193,7 +219,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             }
         }
         guard changed.bits != 0, plan.closeSessionsOnMarkDown else { return }
-        for i in 0..<Int32(slots.capacity) where slots[i].phase != .free && slots[i].node >= 0 {
+        for i in 0..<Int32(slots.capacity) where slots[i].phase != .free && slots[i].phase != .closing && slots[i].node >= 0 {
             let n = Int(slots[i].node)
             guard changed.contains(n) else { continue }
             let node = plan.nodes[n]

@@ -26,6 +26,14 @@ public final class IoUring {
 
     private let ring: OpaquePointer
     private let completions: UnsafeMutablePointer<cshims_completion>
+    /// The provided-buffer ring and the memory of its buffers, once `provideBuffers` ran.
+    private var bufferRing: OpaquePointer?
+    private var bufferMemory: UnsafeMutableRawPointer?
+    public private(set) var bufferSize = 0
+    public private(set) var bufferCount = 0
+    /// Set on a completion that used a provided buffer; its id is in the flags' upper 16 bits.
+    public static let bufferFlag = CSHIMS_RING_CQE_F_BUFFER
+    public static let bufferShift = CSHIMS_RING_CQE_BUFFER_SHIFT
     private static let reapBatch = 256
     public let flags: SetupFlags
 
@@ -46,8 +54,51 @@ public final class IoUring {
     }
 
     deinit {
+        // The ring first: the kernel may write into provided buffers until it is gone.
         cshims_ring_destroy(ring)
         completions.deallocate()
+        if let bufferRing { cshims_buffer_ring_free(bufferRing) }
+        bufferMemory?.deallocate()
+    }
+
+    /// Registers `count` (a power of two) buffers of `size` bytes as provided-buffer group `group`, all given
+    /// to the kernel. Pages are touched only as the kernel fills them.
+    public func provideBuffers(count: Int, size: Int, group: UInt16) throws(SystemError) {
+        var error: Int32 = 0
+        guard let buffers = cshims_ring_register_buffers(ring, UInt32(count), group, &error) else {
+            throw SystemError("io_uring_register(REGISTER_PBUF_RING)", errno: -error)
+        }
+        bufferRing = buffers
+        bufferMemory = .allocate(byteCount: count * size, alignment: 4096)
+        bufferSize = size
+        bufferCount = count
+        for id in 0..<count {
+            cshims_buffer_ring_add(buffers, bufferMemory! + id * size, UInt32(size), UInt16(id), Int32(id))
+        }
+        cshims_buffer_ring_advance(buffers, Int32(count))
+    }
+
+    /// The start of provided buffer `id`.
+    @inline(__always)
+    public func bufferAddress(_ id: Int32) -> UnsafeMutableRawPointer { bufferMemory! + Int(id) * bufferSize }
+
+    /// Gives provided buffer `id` back to the kernel.
+    @inline(__always)
+    public func giveBack(_ id: Int32) {
+        cshims_buffer_ring_add(bufferRing!, bufferAddress(id), UInt32(bufferSize), UInt16(id), 0)
+        cshims_buffer_ring_advance(bufferRing!, 1)
+    }
+
+    /// Queues a multishot recv into the provided buffers of `group`.
+    @inline(__always)
+    public func prepareReceiveMultishot(_ fd: Int32, group: UInt16, userData: UInt64) {
+        ensureQueued(cshims_ring_recv_multishot(ring, fd, group, userData))
+    }
+
+    /// Queues a send of `count` bytes from `address` (which must stay untouched until it completes).
+    @inline(__always)
+    public func prepareSend(_ fd: Int32, from address: UnsafeRawPointer, count: Int, userData: UInt64) {
+        ensureQueued(cshims_ring_send(ring, fd, address, count, userData))
     }
 
     /// Enables a ring set up `disabled`; with `singleIssuer`, the calling thread becomes its only submitter.

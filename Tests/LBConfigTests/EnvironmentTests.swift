@@ -19,6 +19,7 @@ struct EnvironmentTests {
             "TESSERA_LB_MAX_FAILS": "0",
             "TESSERA_LB_FAIL_TIMEOUT": "9000",
             "TESSERA_LB_FORWARD": "copy",
+            "TESSERA_LB_ENGINE": "io_uring",
             "TESSERA_LB_PIPE_SIZE": "8192",
             "TESSERA_LB_NODE_USER_TIMEOUT": "20000",
             "TESSERA_LB_NODE_KEEPALIVE": "15",
@@ -56,6 +57,7 @@ struct EnvironmentTests {
         #expect(config.maxFails == 0)
         #expect(config.failTimeoutMs == 9000)
         #expect(config.forward == .copy)
+        #expect(config.engine == .ioUring)
         #expect(config.pipeSize == 8192)
         #expect(config.nodeUserTimeoutMs == 20_000)
         #expect(config.nodeKeepaliveSeconds == 15)

@@ -21,6 +21,7 @@ struct FlagErrorTests {
         (ConfigOverrides(pipeSize: "64k"), #"invalid --pipe-size "64k": must be an integer between 4096 and 67108864 bytes"#),
         (ConfigOverrides(balance: "random"), #"invalid --balance "random": must be roundrobin or leastconn"#),
         (ConfigOverrides(forward: "zerocopy"), #"invalid --forward "zerocopy": must be splice, copy or auto"#),
+        (ConfigOverrides(engine: "uring"), #"invalid --engine "uring": must be epoll, io_uring or auto"#),
         (ConfigOverrides(listen: "localhost"),
          #"invalid --listen "localhost": must be an IPv4 or IPv6 address such as 0.0.0.0, :: or 127.0.0.1, not a host name"#),
         (ConfigOverrides(listen: "10.0.0.256"),

@@ -1,0 +1,210 @@
+import Glibc
+import LBEngine
+import LBSystem
+import Synchronization
+
+/// The ring copy mover (io_uring engine, `--forward copy`): instead of reading and writing on readiness,
+/// each direction keeps a multishot recv armed on its source, into the worker's provided buffers, and sends
+/// each received buffer to its destination with a send request, one in flight at a time, in order. Every
+/// request goes to the kernel in the worker's one io_uring_enter per turn, so a kept-alive request costs no
+/// system call of its own.
+///
+/// Back-pressure: past `ringQueueLimit` buffers waiting in one direction, its recv is cancelled and re-armed
+/// once the queue has drained to half. A recv that ends for want of buffers (-ENOBUFS) waits in `starved` until
+/// a buffer comes back. A connection whose requests are still in flight when it ends stays `.closing` until
+/// they complete, so no buffer is reused while the kernel may still read it.
+extension Worker {
+    static var ringBufferCount: Int { 1_024 }
+    static var bufferGroup: UInt16 { 1 }
+    static var ringQueueLimit: Int32 { 8 }
+
+    /// The node connection is up: the node's poll goes, and a multishot recv is armed on each side.
+    func startRingCopy(_ i: Int32) {
+        events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
+        armReceive(i, side: 0)
+        armReceive(i, side: 1)
+    }
+
+    @inline(__always)
+    private func token(_ i: Int32, side: Int, _ operation: UInt32) -> EventToken {
+        EventToken(slot: UInt32(i), generation: slots[i].generation, side: side, operation: operation)
+    }
+
+    private func armReceive(_ i: Int32, side: Int) {
+        let source = side == 0 ? slots[i].client : slots[i].server
+        ring!.prepareReceiveMultishot(source, group: Self.bufferGroup, userData: token(i, side: side, EventToken.receive).raw)
+        slots[i].inFlight += 1
+        if side == 0 { slots[i].up.receiving = true } else { slots[i].down.receiving = true }
+    }
+
+    /// A completion of one of this connection's recv or send requests.
+    @inline(__always)
+    func ringCompletion(_ i: Int32, side: Int, operation: UInt32, result: Int32, flags: UInt32) {
+        if operation == EventToken.receive {
+            received(i, side: side, result: result, flags: flags)
+        } else {
+            sent(i, side: side, result: result)
+        }
+    }
+
+    private func received(_ i: Int32, side: Int, result: Int32, flags: UInt32) {
+        if result > 0 && flags & IoUring.bufferFlag != 0 {
+            let id = Int32(flags >> IoUring.bufferShift)
+            if slots[i].phase == .established {
+                enqueue(i, side: side, buffer: id, length: result)
+            } else {
+                giveBack(id)
+            }
+        }
+        if flags & IoUring.more != 0 { return }
+        // The multishot recv ended.
+        slots[i].inFlight -= 1
+        if side == 0 { slots[i].up.receiving = false } else { slots[i].down.receiving = false }
+        if slots[i].phase == .closing {
+            releaseIfDone(i)
+            return
+        }
+        if result == 0 {
+            if side == 0 { slots[i].up.sourceClosed = true } else { slots[i].down.sourceClosed = true }
+            shutIfDelivered(i, side: side)
+        } else if result > 0 || result == -ECANCELED {
+            // Ended after data (a full completion queue) or by our back-pressure cancel: re-arm unless paused.
+            receiveAgainIfWanted(i, side: side)
+        } else if result == -ENOBUFS {
+            starved.append((i, slots[i].generation, side))
+        } else {
+            finish(i, reset: true)
+        }
+    }
+
+    private func enqueue(_ i: Int32, side: Int, buffer id: Int32, length: Int32) {
+        bufferLength[Int(id)] = length
+        bufferNext[Int(id)] = -1
+        var d = side == 0 ? slots[i].up : slots[i].down
+        if d.tail >= 0 { bufferNext[Int(d.tail)] = id } else { d.head = id; d.start = 0 }
+        d.tail = id
+        d.queued += 1
+        let full = d.queued >= Self.ringQueueLimit && d.receiving && !d.receivePaused
+        if full { d.receivePaused = true }
+        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        if full { ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw) }
+        if !d.sending { sendHead(i, side: side) }
+        if plan.idleTimeoutMs > 0 {
+            slots[i].deadline = now + plan.idleTimeoutMs
+            slots.touch(i, in: &slots.idle)
+        }
+    }
+
+    /// Sends what is left of the head buffer of `side`'s direction.
+    private func sendHead(_ i: Int32, side: Int) {
+        let d = side == 0 ? slots[i].up : slots[i].down
+        let destination = side == 0 ? slots[i].server : slots[i].client
+        let address = ring!.bufferAddress(d.head) + Int(d.start)
+        let count = Int(bufferLength[Int(d.head)] - d.start)
+        ring!.prepareSend(destination, from: address, count: count, userData: token(i, side: side, EventToken.send).raw)
+        slots[i].inFlight += 1
+        if side == 0 { slots[i].up.sending = true } else { slots[i].down.sending = true }
+    }
+
+    private func sent(_ i: Int32, side: Int, result: Int32) {
+        slots[i].inFlight -= 1
+        var d = side == 0 ? slots[i].up : slots[i].down
+        d.sending = false
+        if slots[i].phase == .closing {
+            if d.head >= 0 { giveBack(d.head) }
+            d.head = -1
+            d.tail = -1
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            releaseIfDone(i)
+            return
+        }
+        if result < 0 {
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            finish(i, reset: true)  // EPIPE, ECONNRESET: the destination is gone
+            return
+        }
+        if side == 0 { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
+        d.start += result
+        var more = true
+        if d.start >= bufferLength[Int(d.head)] {
+            let done = d.head
+            d.head = bufferNext[Int(done)]
+            if d.head < 0 { d.tail = -1 }
+            d.start = 0
+            d.queued -= 1
+            giveBack(done)
+            more = d.head >= 0
+        }
+        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        if more {
+            sendHead(i, side: side)
+        } else {
+            shutIfDelivered(i, side: side)
+        }
+        if slots[i].phase == .established { receiveAgainIfWanted(i, side: side) }
+    }
+
+    /// Re-arms a direction's recv after a back-pressure pause (once its queue has drained to half) or an end.
+    private func receiveAgainIfWanted(_ i: Int32, side: Int) {
+        var d = side == 0 ? slots[i].up : slots[i].down
+        guard !d.receiving, !d.sourceClosed, !d.destinationShut else { return }
+        if d.receivePaused {
+            guard d.queued <= Self.ringQueueLimit / 2 else { return }
+            d.receivePaused = false
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        }
+        armReceive(i, side: side)
+    }
+
+    /// Half-close: once a direction's source sent its FIN and every byte before it is delivered, our FIN
+    /// follows; with both directions shut, the connection is done.
+    private func shutIfDelivered(_ i: Int32, side: Int) {
+        var d = side == 0 ? slots[i].up : slots[i].down
+        guard d.sourceClosed, !d.sending, d.head < 0, !d.destinationShut else { return }
+        Socket.shutdownWrite(side == 0 ? slots[i].server : slots[i].client)
+        d.destinationShut = true
+        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        if slots[i].up.destinationShut && slots[i].down.destinationShut { finish(i, reset: false) }
+    }
+
+    /// A buffer goes back to the kernel; a direction waiting for one is re-armed.
+    @inline(__always)
+    private func giveBack(_ id: Int32) {
+        ring!.giveBack(id)
+        while let waiting = starved.popLast() {
+            let i = waiting.slot
+            guard slots[i].phase == .established, slots[i].generation == waiting.generation else { continue }
+            receiveAgainIfWanted(i, side: waiting.side)
+            return
+        }
+    }
+
+    /// On finish: cancels the requests in flight and gives back buffers no request uses.
+    func stopRingCopy(_ i: Int32) {
+        guard slots[i].phase == .established else { return }
+        for side in 0...1 {
+            var d = side == 0 ? slots[i].up : slots[i].down
+            if d.receiving {
+                ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw)
+            }
+            if d.sending {
+                ring!.prepareCancel(token(i, side: side, EventToken.send).raw, userData: EventToken.ignored.raw)
+            }
+            // The head stays while its send is in flight; the rest of the queue goes back now.
+            var id = d.sending ? bufferNext[Int(d.head)] : d.head
+            while id >= 0 {
+                let next = bufferNext[Int(id)]
+                ring!.giveBack(id)
+                id = next
+            }
+            if !d.sending { d.head = -1 }
+            d.tail = d.head
+            d.queued = 0
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        }
+    }
+
+    private func releaseIfDone(_ i: Int32) {
+        if slots[i].inFlight == 0 { releaseSlot(i) }
+    }
+}
