@@ -77,8 +77,13 @@ extension Worker {
     }
 
     /// Stops accepting: closes this worker's listeners (the kernel spreads the queue to those still open).
+    ///
+    /// Each is taken out of this worker's epoll first: after a hand-over (`EpollEngine.handOverListeners`) the
+    /// next engine holds a duplicate, so closing would not end the socket, and epoll drops a registration only
+    /// when the socket itself closes; this worker would go on being woken for connections it must not take.
     func closeListeners() {
         for l in listeners.indices where listeners[l] >= 0 {
+            epoll.remove(listeners[l])
             closeDescriptor(listeners[l])
             listeners[l] = -1
         }
