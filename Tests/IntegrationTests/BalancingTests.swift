@@ -23,7 +23,7 @@ struct BalancingTests {
             let reply = try HTTPExchange.get("/send", on: client)
             answeredBy[reply.node ?? "?", default: 0] += 1
         }
-        #expect(harness.balancer.engine.openConnections == 2_000, "all 2,000 are open at once")
+        #expect(harness.balancer.openConnections == 2_000, "all 2,000 are open at once")
         #expect(answeredBy.values.reduce(0, +) == 2_000)
         for name in ["n1", "n2"] {
             let share = answeredBy[name, default: 0]
