@@ -13,8 +13,9 @@
 /// ... old drains its open connections, then old.stop()
 /// ```
 ///
-/// If `start(adopting:)` throws, the new engine has closed what it took; `listeners.close()` closes the rest and
-/// the old engine goes on as if nothing happened.
+/// If `start(adopting:)` throws, the new engine has closed what it took; `listeners.close(removingSocketFiles:
+/// false)` closes the rest (leaving the unix sockets' files the old engine still serves on) and the old engine
+/// goes on as if nothing happened.
 public protocol Engine: AnyObject, Sendable {
     /// A short name for logs (`epoll`, `io_uring`).
     var name: String { get }

@@ -59,15 +59,18 @@ public final class ListenerSet: @unchecked Sendable {
     public var remaining: [Listener] { listeners.withLock { $0 } }
 
     /// Closes every listener no engine took: its port closes (once the handing engine closed its own descriptors)
-    /// and a unix socket's file is removed.
-    public func close() {
+    /// and, with `removingSocketFiles`, a unix socket's file is removed.
+    ///
+    /// - Parameter removingSocketFiles: false when handing over failed and the handing engine goes on serving on
+    ///   those paths.
+    public func close(removingSocketFiles: Bool = true) {
         let left = listeners.withLock { all in
             defer { all.removeAll() }
             return all
         }
         for listener in left {
             for fd in listener.descriptors { closeDescriptor(fd) }
-            if listener.address.family == .unix { UnixSocketPath.remove(listener.address) }
+            if removingSocketFiles && listener.address.family == .unix { UnixSocketPath.remove(listener.address) }
         }
     }
 

@@ -76,7 +76,8 @@ extension Balancer {
         do {
             try engine.start(adopting: listeners)
         } catch {
-            listeners.close()
+            // The old engine serves on: its unix sockets' files stay.
+            listeners.close(removingSocketFiles: false)
             throw BalancerError("cannot listen: \(error)")
         }
 

@@ -53,6 +53,8 @@ public final class Balancer: @unchecked Sendable {
     public var listeningPorts: [Int] { engine.listeningPorts }
     /// Open client connections, of every engine that runs (a reload's previous engines while they drain too).
     public var openConnections: Int { generations.openConnections }
+    /// How many engines run: 1, plus those a reload replaced that are still finishing their connections.
+    public var runningEngines: Int { generations.live.count }
     /// Each worker's counters, added up over every engine there was (so totals never go back on a reload).
     public var counters: [WorkerCounters] { generations.counters() }
 

@@ -1,9 +1,12 @@
 import Foundation
 import Glibc
 import LBAdmin
+import LBBalancing
+import LBConfig
 import LBStandIn
 import LBTestSupport
 import Testing
+import TesseraLB
 
 /// Live reload on a real `tessera-lb run` process: SIGHUP and `tessera-lb ctl reload` re-read the config file
 /// and apply it without dropping established connections and without refusing new ones.
@@ -367,5 +370,86 @@ private final class Transfer: @unchecked Sendable {
         if let at = zip(got, payload).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset { return .different(at: at) }
         socket.close()
         return .exact
+    }
+}
+
+/// `Balancer.reload(to:)` in this process: the hand-over of unix sockets, and a reload that cannot be applied.
+@Suite("live reload in process", .serialized)
+struct InProcessReloadTests {
+    /// A harness whose first service listens on a unix socket in a folder of its own, the second on TCP.
+    private func harness(_ name: String) throws -> (Harness, path: String, cleanup: () -> Void) {
+        let dir = NSTemporaryDirectory() + "tessera-lb-reload-\(getpid())-\(name)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/tm.ipc"
+        let harness = try Harness(speaks: [.http(service: "q2t"), .http(service: "p2p")]) { config in
+            config.services[0].listenPath = path
+        }
+        return (harness, path, { harness.stop(); try? FileManager.default.removeItem(atPath: dir) })
+    }
+
+    private func inode(_ path: String) -> UInt64? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.systemFileNumber] as? UInt64
+    }
+
+    @Test("a unix-socket service keeps its socket across a reload; the file goes when the balancer stops", .timeLimit(.minutes(1)))
+    func unixSocketHandedOver() throws {
+        let (harness, path, cleanup) = try harness("unix")
+        defer { cleanup() }
+        let socketFile = try #require(inode(path))
+        let tcpPort = harness.port(1)
+        let open = try TestSocket(unixPath: path)
+        #expect(try HTTPExchange.get("/a", on: open).status == 200)
+
+        var config = harness.balancer.config
+        config.nodes.removeLast()
+        let summary = try harness.balancer.reload(to: config)
+        #expect(summary.changes == ["nodes removed: n2 (open connections finish)"])
+        #expect(summary.generation == 2)
+        #expect(inode(path) == socketFile, "the same socket file: the listener was handed over, not bound again")
+        #expect(harness.port(1) == tcpPort, "the TCP service (port 0 asked) keeps the port it had")
+        for _ in 0..<6 {
+            let client = try TestSocket(unixPath: path)
+            #expect(try HTTPExchange.get("/b", on: client, close: true).node == "n1", "n1 alone after the reload")
+        }
+        #expect(try HTTPExchange.get("/c", on: open).status == 200, "the open unix connection goes on")
+        #expect(harness.balancer.openConnections >= 1)
+        #expect(harness.balancer.runningEngines == 2, "the previous engine drains the open connection")
+        open.close()
+        // The previous engine stops once its connection closed, and must leave the file to the new one.
+        #expect(eventually(within: 5) { harness.balancer.runningEngines == 1 })
+        #expect(inode(path) == socketFile)
+        let after = try TestSocket(unixPath: path)
+        #expect(try HTTPExchange.get("/d", on: after, close: true).status == 200)
+        harness.balancer.stop()
+        #expect(!FileManager.default.fileExists(atPath: path), "the socket file is removed on stop")
+    }
+
+    @Test("a reload whose new port is taken is rejected and changes nothing, unix socket file included", .timeLimit(.minutes(1)))
+    func portTakenRejected() throws {
+        let (harness, path, cleanup) = try harness("taken")
+        defer { cleanup() }
+        let taken = try RawListener(host: "127.0.0.1")
+        let before = harness.balancer.config
+        var config = before
+        config.nodes.removeLast()
+        // First, so the failure comes while the set still holds the unix socket: the rollback must leave its file.
+        config.services.insert(.init(name: "new", listenPort: taken.port, nodePort: config.services[1].nodePort), at: 0)
+        #expect {
+            try harness.balancer.reload(to: config)
+        } throws: { error in
+            "\(error)".contains("cannot listen") && "\(error)".contains("\(taken.port)")
+        }
+        #expect(harness.balancer.config == before)
+        #expect(harness.balancer.nodes.map(\.name) == ["n1", "n2"])
+        #expect(harness.balancer.nodes.allSatisfy { $0.adminState == .enabled }, "no node was set draining")
+        #expect(FileManager.default.fileExists(atPath: path), "the unix socket's file stays")
+        var answered: Set<String> = []
+        for _ in 0..<8 {
+            let client = try TestSocket(unixPath: path)
+            if let node = try HTTPExchange.get("/x", on: client, close: true).node { answered.insert(node) }
+        }
+        #expect(answered == ["n1", "n2"], "the running configuration serves on: \(answered)")
+        let tcp = try harness.connect(1)
+        #expect(try HTTPExchange.get("/y", on: tcp, close: true).status == 200)
     }
 }
