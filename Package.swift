@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        // Tests only: IntegrationTests parses deploy/'s compose file and manifests.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(
@@ -90,7 +92,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TesseraLB", "LBAdmin", "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
-                .product(name: "Logging", package: "swift-log")]
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
         ),
     ]
 )

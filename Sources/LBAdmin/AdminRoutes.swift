@@ -39,6 +39,12 @@ struct AdminResponse: Sendable {
         )
     }
 
+    /// A JSON object of any JSON values (strings, booleans, lists), keys sorted.
+    static func object(_ status: Int, _ fields: [String: any Sendable]) -> AdminResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return AdminResponse(status: status, contentType: "application/json", body: String(decoding: data, as: UTF8.self) + "\n")
+    }
+
     static func error(_ status: Int, _ message: String, headers: [(String, String)] = []) -> AdminResponse {
         json(status, ["error": message], headers: headers)
     }
@@ -52,23 +58,48 @@ struct AdminResponse: Sendable {
 /// a request with a foreign `Origin` (a web page posting across sites) or a `Host` that is a name other than
 /// localhost (DNS rebinding) is refused.
 public final class AdminRoutes: Sendable {
-    let view: BalancerView
     let history: StateHistory
     private let token: String?
     private let logger: Logger
+    private let reload: (@Sendable (_ from: String) -> ReloadOutcome)?
 
     /// Whether control requests need the bearer token.
     var tokenRequired: Bool { token != nil }
 
-    public init(view: BalancerView, history: StateHistory, token: String?, logger: Logger) {
-        self.view = view
+    /// The balancer as it is now: the view given last (at start, then by `update(view:)` after each reload).
+    var view: BalancerView { history.view }
+
+    /// - Parameter reload: what `POST /reload` does (re-read the configuration and apply it), given who asked;
+    ///   nil answers 404 (a balancer built in a test, with no configuration sources to re-read).
+    public init(
+        view: BalancerView, history: StateHistory, token: String?, logger: Logger,
+        reload: (@Sendable (_ from: String) -> ReloadOutcome)? = nil
+    ) {
         self.history = history
         self.token = token
         self.logger = logger
+        self.reload = reload
+        history.update(view: view)
+    }
+
+    /// Takes the balancer as a reload left it (its nodes, services, probes).
+    public func update(view: BalancerView) {
+        history.update(view: view)
+    }
+
+    /// Whether answering `request` may take long (a reload resolves names and starts threads), so the server
+    /// answers it off its event loop.
+    func isSlow(_ request: AdminRequest) -> Bool {
+        request.path == "/reload" && request.method == "POST"
     }
 
     func respond(to request: AdminRequest) -> AdminResponse {
+        let view = self.view
         let path = request.path
+        if path == "/reload" {
+            guard request.method == "POST" else { return .error(405, "use POST", headers: [("Allow", "POST")]) }
+            return reloadRoute(request)
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         if parts.count == 3, parts.first == "nodes" {
             guard request.method == "POST" else {
@@ -107,14 +138,29 @@ public final class AdminRoutes: Sendable {
         case "/metrics":
             return AdminResponse(status: 200, contentType: PrometheusText.contentType, body: MetricsPage.render(view, history: history))
         default:
-            return .error(404, "no such page; try /, /status, /metrics, /healthz, /readyz or POST /nodes/NAME/drain|disable|enable")
+            return .error(
+                404, "no such page; try /, /status, /metrics, /healthz, /readyz, POST /nodes/NAME/drain|disable|enable or POST /reload"
+            )
         }
     }
 
     // MARK: - Control
 
+    /// `POST /reload`: 200 with what changed, or 422 with the one-line reason the configuration was rejected
+    /// (the running one stays).
+    private func reloadRoute(_ request: AdminRequest) -> AdminResponse {
+        if let refusal = refusal(of: request) { return refusal }
+        guard let reload else { return .error(404, "this balancer has no configuration to reload") }
+        let outcome = reload(request.peer)
+        if let error = outcome.error {
+            return .object(422, ["reloaded": false, "error": error])
+        }
+        return .object(200, ["reloaded": true, "changes": outcome.changes])
+    }
+
     private func control(node name: String, action: String, request: AdminRequest) -> AdminResponse {
         if let refusal = refusal(of: request) { return refusal }
+        let view = self.view
         let wanted: AdminState
         switch action {
         case "drain": wanted = .draining
@@ -131,7 +177,7 @@ public final class AdminRoutes: Sendable {
         let previous = node.adminState
         node.setAdminState(wanted)
         view.nodesChanged()
-        let seen = history.observe()
+        let seen = history.observe(view: view)
         if previous != wanted {
             logger.notice(
                 "node \(wanted.name) by operator",

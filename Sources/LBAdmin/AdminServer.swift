@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -17,10 +18,19 @@ public final class AdminServer: Sendable {
 
     /// - Parameters:
     ///   - token: when set, control requests need `Authorization: Bearer TOKEN`.
-    public init(view: BalancerView, token: String?, logger: Logger) {
-        self.routes = AdminRoutes(view: view, history: StateHistory(view: view), token: token, logger: logger)
+    ///   - reload: what `POST /reload` does, given who asked (run off the event loop); nil answers 404.
+    public init(
+        view: BalancerView, token: String?, logger: Logger, reload: (@Sendable (_ from: String) -> ReloadOutcome)? = nil
+    ) {
+        self.routes = AdminRoutes(view: view, history: StateHistory(view: view), token: token, logger: logger, reload: reload)
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    /// Shows and steers the balancer as a reload left it: its nodes, services and probes. Nodes and services
+    /// that stay keep their history.
+    public func update(view: BalancerView) {
+        routes.update(view: view)
     }
 
     /// Binds `endpoint` and serves until `stop`.
@@ -102,7 +112,22 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
                 return "\(host):\(address.port ?? 0)"
             } ?? "?"
         )
-        let response = routes.respond(to: request)
+        if routes.isSlow(request) {
+            // Off the event loop, so a reload (name lookups, thread starts) never stalls the pages and probes;
+            // the HTTP pipeline holds later requests of this connection until this answer is written.
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+            let routes = self.routes
+            DispatchQueue.global().async {
+                let response = routes.respond(to: request)
+                loop.execute { bound.value.handler.write(response, for: head, context: bound.value.context) }
+            }
+            return
+        }
+        write(routes.respond(to: request), for: head, context: context)
+    }
+
+    private func write(_ response: AdminResponse, for head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = head.isKeepAlive
         var headers = HTTPHeaders(response.headers)
         headers.add(name: "Content-Length", value: String(response.body.count))

@@ -8,7 +8,7 @@ import Synchronization
 /// docs/operations.md lists them.
 enum MetricsPage {
     static func render(_ view: BalancerView, history: StateHistory) -> String {
-        let seen = history.observe()
+        let seen = history.observe(view: view)
         var out = PrometheusText()
 
         // MARK: - The process

@@ -57,13 +57,23 @@ public final class StateHistory: Sendable {
         var servicesDown: UInt64 = 0
     }
 
+    /// What was seen, by name (node names, service names), so that a reload that adds, removes or reorders
+    /// nodes and services keeps the history of those that stay.
     private struct State {
-        var current: Observation?
+        var view: BalancerView
+        /// Whether anything was observed yet: what is first seen then counts from `startedAt`, what a reload
+        /// adds later from when it is first seen.
+        var observed = false
+        var nodes: [String: Observation.Held] = [:]
+        /// [service name][node name].
+        var services: [String: [String: Observation.Held]] = [:]
+        var changes: [String: Int] = [:]
+        var transitions: [Transition] = []
+        var rates = Rates()
         var sample: Sample?
-        var fingerprints: [Fingerprint]
+        var fingerprints: [String: Fingerprint] = [:]
     }
 
-    private let view: BalancerView
     private let capacity: Int
     private let state: Mutex<State>
     /// When this history began (the admin server's start).
@@ -71,10 +81,27 @@ public final class StateHistory: Sendable {
 
     /// - Parameter capacity: how many transitions to keep.
     public init(view: BalancerView, capacity: Int = 50, startedAt: Date = Date()) {
-        self.view = view
         self.capacity = capacity
         self.startedAt = startedAt
-        state = Mutex(State(fingerprints: Array(repeating: Fingerprint(), count: view.nodes.count)))
+        state = Mutex(State(view: view))
+    }
+
+    /// The balancer as it is now (the view given last).
+    var view: BalancerView { state.withLock { $0.view } }
+
+    /// Takes the balancer as a reload left it. Nodes and services that stay (by name) keep their state, since
+    /// when, and change count; those that were removed are forgotten; new ones count from when first seen.
+    func update(view: BalancerView) {
+        state.withLock { state in
+            state.view = view
+            let nodes = Set(view.nodes.map(\.state.name))
+            let services = Set(view.services.map(\.name))
+            state.nodes = state.nodes.filter { nodes.contains($0.key) }
+            state.changes = state.changes.filter { nodes.contains($0.key) }
+            state.fingerprints = state.fingerprints.filter { nodes.contains($0.key) }
+            state.services = state.services.filter { services.contains($0.key) }.mapValues { $0.filter { nodes.contains($0.key) } }
+        }
+        observe(view: view)
     }
 
     /// The periodic look: compares what decides each node's state with the last look, in place, and
@@ -84,14 +111,15 @@ public final class StateHistory: Sendable {
         let now = MonotonicClock.nowMilliseconds()
         let changed = state.withLock { state in
             var changed = false
+            let view = state.view
             for n in view.nodes.indices {
                 let node = view.nodes[n].state
                 var print = Fingerprint(
                     markedUp: node.isMarkedUp, admin: node.adminState, failedOut: node.isFailedOut(now: now), servicesDown: 0
                 )
                 for s in view.services.indices where s < 64 && node.isServiceDown(s) { print.servicesDown |= 1 << UInt64(s) }
-                if state.fingerprints[n] != print {
-                    state.fingerprints[n] = print
+                if state.fingerprints[node.name] != print {
+                    state.fingerprints[node.name] = print
                     changed = true
                 }
             }
@@ -100,9 +128,11 @@ public final class StateHistory: Sendable {
         if changed { observe() }
     }
 
-    /// Reads every node's state now, records what changed, and returns the picture.
+    /// Reads every node's state now, records what changed, and returns the picture, laid out as `view`'s nodes
+    /// and services (the view given last when nil; pass the view being rendered so the two agree).
     @discardableResult
-    func observe(now: Date = Date()) -> Observation {
+    func observe(view given: BalancerView? = nil, now: Date = Date()) -> Observation {
+        let view = given ?? self.view
         let monotonicNow = MonotonicClock.nowMilliseconds()
         let reports = view.healthEnabled ? view.probeReport() : []
         let totals = WorkerTotals(view.counters())
@@ -121,58 +151,59 @@ public final class StateHistory: Sendable {
                 )
             }
         }
+        let names = view.nodes.map(\.state.name)
         return state.withLock { state in
-            var observation = state.current ?? Observation(
-                nodes: nodeConditions.indices.map { n in
-                    // The probe knows since when a node has been up or down; otherwise count from the start.
-                    let probe = reports.first { $0.target.node == n && $0.target.service == nil }
-                    let since = nodeConditions[n].state == .up || nodeConditions[n].state == .down ? probe?.since : nil
-                    return .init(condition: nodeConditions[n], since: since ?? startedAt)
-                },
-                services: serviceConditions.map { $0.map { .init(condition: $0, since: startedAt) } },
-                transitions: [],
-                changes: Array(repeating: 0, count: nodeConditions.count),
-                rates: Rates()
-            )
             var fresh: [Transition] = []
             var nodeChanged = Array(repeating: false, count: nodeConditions.count)
             for (n, condition) in nodeConditions.enumerated() {
-                let held = observation.nodes[n]
+                let name = names[n]
+                guard let held = state.nodes[name] else {
+                    // First seen. The probe knows since when a node has been up or down; otherwise count from the
+                    // start (or, for a node a reload added, from now).
+                    let probe = reports.first { $0.target.node == n && $0.target.service == nil }
+                    let since = condition.state == .up || condition.state == .down ? probe?.since : nil
+                    state.nodes[name] = .init(condition: condition, since: since ?? (state.observed ? now : startedAt))
+                    continue
+                }
                 if held.condition.state != condition.state {
                     fresh.append(
-                        Transition(
-                            at: now, node: view.nodes[n].state.name, service: nil, from: held.condition.state,
-                            to: condition.state, reason: condition.reason
-                        )
+                        Transition(at: now, node: name, service: nil, from: held.condition.state, to: condition.state, reason: condition.reason)
                     )
-                    observation.nodes[n].since = now
-                    observation.changes[n] += 1
+                    state.nodes[name]?.since = now
+                    state.changes[name, default: 0] += 1
                     nodeChanged[n] = true
                 }
-                observation.nodes[n].condition = condition
+                state.nodes[name]?.condition = condition
             }
             for (s, conditions) in serviceConditions.enumerated() {
+                let service = view.services[s].name
                 for (n, condition) in conditions.enumerated() {
-                    let held = observation.services[s][n]
+                    let name = names[n]
+                    guard let held = state.services[service]?[name] else {
+                        state.services[service, default: [:]][name] = .init(condition: condition, since: state.observed ? now : startedAt)
+                        continue
+                    }
                     if held.condition.state != condition.state {
                         if !nodeChanged[n] {
                             fresh.append(
                                 Transition(
-                                    at: now, node: view.nodes[n].state.name, service: view.services[s].name,
-                                    from: held.condition.state, to: condition.state, reason: condition.reason
+                                    at: now, node: name, service: service, from: held.condition.state, to: condition.state,
+                                    reason: condition.reason
                                 )
                             )
                         }
-                        observation.services[s][n].since = now
+                        state.services[service]?[name]?.since = now
                     }
-                    observation.services[s][n].condition = condition
+                    state.services[service]?[name]?.condition = condition
                 }
             }
-            observation.transitions = Array((fresh.reversed() + observation.transitions).prefix(capacity))
+            state.observed = true
+            state.transitions = Array((fresh.reversed() + state.transitions).prefix(capacity))
             if let sample = state.sample {
                 let elapsed = seconds - sample.at
                 if elapsed >= 1 {
-                    observation.rates = Rates(
+                    // Counters only grow (a reload's retired engines are still counted), so the rates stay positive.
+                    state.rates = Rates(
                         accepted: Double(totals.accepted - sample.totals.accepted) / elapsed,
                         bytesUp: Double(totals.bytesUp - sample.totals.bytesUp) / elapsed,
                         bytesDown: Double(totals.bytesDown - sample.totals.bytesDown) / elapsed
@@ -182,8 +213,13 @@ public final class StateHistory: Sendable {
             } else {
                 state.sample = Sample(at: seconds, totals: totals)
             }
-            state.current = observation
-            return observation
+            return Observation(
+                nodes: names.map { state.nodes[$0]! },
+                services: view.services.map { service in names.map { state.services[service.name]![$0]! } },
+                transitions: state.transitions,
+                changes: names.map { state.changes[$0] ?? 0 },
+                rates: state.rates
+            )
         }
     }
 }

@@ -89,7 +89,7 @@ public struct StatusReport: Sendable, Codable {
 
     /// Reads everything now.
     static func read(_ view: BalancerView, history: StateHistory, now: Date = Date()) -> StatusReport {
-        let seen = history.observe(now: now)
+        let seen = history.observe(view: view, now: now)
         let totals = WorkerTotals(view.counters())
         let reports = view.healthEnabled ? view.probeReport() : []
         let nodes = view.nodes.enumerated().map { n, node in

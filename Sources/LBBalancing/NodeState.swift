@@ -54,6 +54,15 @@ public final class NodeState: Sendable {
         }
     }
 
+    /// The services (bit = service index) whose own probe has the node out of their pools.
+    public var servicesDownMask: UInt64 { servicesDown.load(ordering: .relaxed) }
+
+    /// Replaces the per-service verdicts at once, for a reload whose services moved to other indices. Does not
+    /// bump `markDownEpoch`: no verdict changed, only where it is kept.
+    public func replaceServicesDown(_ mask: UInt64) {
+        servicesDown.store(mask, ordering: .relaxed)
+    }
+
     /// Whether the node's own probe for `service` has it out of that service's pool.
     public func isServiceDown(_ service: Int) -> Bool {
         servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) != 0

@@ -22,6 +22,11 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
     public private(set) var listeningPorts: [Int] = []
     /// The io_uring setup flags in use (io_uring engine only).
     private let ringFlags: IoUring.SetupFlags
+    /// The listening descriptors as opened, [worker][service] (-1 where a worker has none): what
+    /// `handOverListeners` duplicates. The workers close theirs when they stop accepting.
+    private var listenerTable: [[Int32]] = []
+    /// Whether the listeners were handed to a next engine, which then removes unix sockets' files.
+    private var handedOver = false
 
     /// An engine on `kind`. For io_uring, `ringFlags` are those `RingSupport.probe` found to work.
     public init(plan: ForwardingPlan, kind: Kind = .epoll, ringFlags: IoUring.SetupFlags = []) {
@@ -31,10 +36,10 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
     }
 
     /// Opens every listener (all workers' before any thread starts, so a bind error stops start-up cleanly),
-    /// then starts the workers.
+    /// taking those a previous engine handed over from `adopted`, then starts the workers.
     ///
     /// - Throws: `SystemError` naming the failing bind or listen.
-    public func start() throws {
+    public func start(adopting adopted: ListenerSet?) throws {
         ProcessSetup.ignoreSIGPIPE()
         ProcessSetup.raiseDescriptorLimit()
         var perWorker: [[Int32]] = Array(repeating: [], count: plan.workers)
@@ -44,18 +49,23 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
                 var address = service.listenAddress
                 // Unix sockets cannot share a path across listeners: the first worker takes it alone.
                 let count = address.family == .unix ? 1 : plan.workers
-                if address.family == .unix { try UnixSocketPath.prepare(address) }
-                if address.family != .unix && address.port == 0 { address = address.withPort(try Socket.unusedPort(on: address)) }
-                for w in 0..<plan.workers {
-                    guard w < count else { perWorker[w].append(-1); continue }
-                    let fd = try Socket.listen(on: address, reusePort: true)
-                    if w == 0 {
-                        // Port 0 asks the kernel for a port: the other workers must share the one it gave.
-                        if address.family != .unix && address.port == 0 { address = address.withPort(Socket.localPort(fd)) }
-                        ports.append(address.port)
-                    }
-                    perWorker[w].append(fd)
+                var fds: [Int32] = []
+                if let listener = adopted?.take(address: address, name: service.name) {
+                    fds = listener.descriptors
+                    if address.family != .unix { address = address.withPort(listener.boundPort) }
+                    // Another worker count: open the missing sockets on the same port, close the surplus.
+                    while fds.count > count { closeDescriptor(fds.removeLast()) }
+                } else {
+                    if address.family == .unix { try UnixSocketPath.prepare(address) }
+                    if address.family != .unix && address.port == 0 { address = address.withPort(try Socket.unusedPort(on: address)) }
                 }
+                // Adopted sockets first: they are in `perWorker` (closed by the error path) before any listen
+                // can throw.
+                for w in 0..<plan.workers { perWorker[w].append(w < min(count, fds.count) ? fds[w] : -1) }
+                for w in fds.count..<count {
+                    perWorker[w][perWorker[w].count - 1] = try Socket.listen(on: address, reusePort: true)
+                }
+                ports.append(address.family == .unix ? address.port : Socket.localPort(perWorker[0][perWorker[0].count - 1]))
             }
             for w in 0..<plan.workers {
                 switch kind {
@@ -73,9 +83,39 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
             throw error
         }
         listeningPorts = ports
+        listenerTable = perWorker
         for worker in workers {
             threads.append(WorkerThread { worker.run() })
         }
+    }
+
+    /// Duplicates of every listening socket, by service, for the next engine (see `Engine.handOverListeners`).
+    ///
+    /// - Throws: `SystemError` when a descriptor cannot be duplicated; nothing is handed over then.
+    public func handOverListeners() throws -> ListenerSet {
+        precondition(isAccepting, "handOverListeners needs an engine that accepts")
+        var listeners: [ListenerSet.Listener] = []
+        do {
+            for (s, service) in plan.services.enumerated() {
+                var descriptors: [Int32] = []
+                for fds in listenerTable where fds[s] >= 0 {
+                    do {
+                        descriptors.append(try duplicateDescriptor(fds[s]))
+                    } catch {
+                        for fd in descriptors { closeDescriptor(fd) }
+                        throw error
+                    }
+                }
+                listeners.append(
+                    .init(name: service.name, address: service.listenAddress, boundPort: listeningPorts[s], descriptors: descriptors)
+                )
+            }
+        } catch {
+            for listener in listeners { for fd in listener.descriptors { closeDescriptor(fd) } }
+            throw error
+        }
+        handedOver = true
+        return ListenerSet(listeners)
     }
 
     public func stopAccepting() {
@@ -102,7 +142,7 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         for thread in threads { thread.join() }
         threads.removeAll()
         workers.removeAll()
-        for service in plan.services where service.listenAddress.family == .unix {
+        for service in plan.services where service.listenAddress.family == .unix && !handedOver {
             UnixSocketPath.remove(service.listenAddress)
         }
     }

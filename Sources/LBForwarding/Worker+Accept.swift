@@ -133,6 +133,10 @@ extension Worker {
     }
 
     /// Stops accepting: closes this worker's listeners (the kernel spreads the queue to those still open).
+    ///
+    /// Each is taken out of this worker's event source first: after a hand-over (`handOverListeners`) the next
+    /// engine holds a duplicate, so closing would not end the socket, and epoll drops a registration (io_uring
+    /// a multishot accept) only when the socket itself closes; this worker would go on taking connections.
     func closeListeners() {
         for l in listeners.indices where listeners[l] >= 0 {
             events.removeListener(listeners[l], index: l)

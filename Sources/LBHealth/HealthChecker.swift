@@ -51,7 +51,25 @@ public final class HealthChecker: Sendable {
         public let since: Date
     }
 
+    /// Where a target's probing picks up when a checker takes over from another (a reload): the verdict the
+    /// node has now and what the previous checker saw, so no node changes state because probing restarted.
+    public struct Carried: Sendable {
+        public var isUp: Bool
+        public var lastResult: ProbeResult?
+        public var lastGood: Date?
+        public var since: Date
+
+        public init(isUp: Bool, lastResult: ProbeResult? = nil, lastGood: Date? = nil, since: Date = Date()) {
+            self.isUp = isUp
+            self.lastResult = lastResult
+            self.lastGood = lastGood
+            self.since = since
+        }
+    }
+
     private let nodes: [NodeState]
+    /// Index = target index; nil where probing starts as `timing.startUp` says.
+    private let carried: [Carried?]
     private let targets: [Target]
     private let settings: ProbeSettings
     private let timing: Timing
@@ -59,13 +77,17 @@ public final class HealthChecker: Sendable {
     private let onChange: @Sendable () -> Void
     private let reports: Mutex<[Report]>
 
-    /// - Parameter onChange: called after a node went down (so the engine can close its sessions).
+    /// - Parameters:
+    ///   - onChange: called after a node went down (so the engine can close its sessions).
+    ///   - carried: per target (same order), where its probing picks up after a reload; nil, or an array shorter
+    ///     than `targets`, starts the others as `timing.startUp` says.
     public init(
         nodes: [NodeState],
         targets: [Target],
         settings: ProbeSettings,
         timing: Timing,
         logger: Logger,
+        carried: [Carried?] = [],
         onChange: @escaping @Sendable () -> Void
     ) {
         self.nodes = nodes
@@ -74,9 +96,21 @@ public final class HealthChecker: Sendable {
         self.timing = timing
         self.logger = logger
         self.onChange = onChange
+        let carried = targets.indices.map { $0 < carried.count ? carried[$0] : nil }
+        self.carried = carried
         let now = Date()
-        reports = Mutex(targets.map { Report(target: $0, isUp: timing.startUp, lastResult: nil, lastGood: nil, since: now) })
+        reports = Mutex(
+            zip(targets, carried).map { target, carried in
+                Report(
+                    target: target, isUp: carried?.isUp ?? timing.startUp, lastResult: carried?.lastResult,
+                    lastGood: carried?.lastGood, since: carried?.since ?? now
+                )
+            }
+        )
     }
+
+    /// The targets probed, in report order.
+    public var probedTargets: [Target] { targets }
 
     /// What each target saw last.
     public var report: [Report] { reports.withLock { $0 } }
@@ -99,9 +133,9 @@ public final class HealthChecker: Sendable {
     private func loop(_ index: Int, _ prober: Prober) async {
         let target = targets[index]
         let node = nodes[target.node]
-        var machine = HealthStateMachine(rise: timing.rise, fall: timing.fall, startUp: timing.startUp)
-        var lastGood: Date? = nil
-        var since = Date()
+        var machine = HealthStateMachine(rise: timing.rise, fall: timing.fall, startUp: carried[index]?.isUp ?? timing.startUp)
+        var lastGood: Date? = carried[index]?.lastGood
+        var since = carried[index]?.since ?? Date()
         // Spread the first probes over one interval.
         try? await Task.sleep(for: .milliseconds(Int.random(in: 0...max(1, timing.intervalMs / 4))))
         while !Task.isCancelled {
@@ -117,6 +151,9 @@ public final class HealthChecker: Sendable {
             // probe that times out does not push the next one back by its timeout.
             let started = ContinuousClock.now
             let result = await prober.probe(host: target.host, port: target.port)
+            // Cancelled (stopped, or replaced by a reload's checker, which took over the node's verdict): a probe
+            // that was under way changes nothing.
+            if Task.isCancelled { break }
             if result.isHealthy { lastGood = Date() }
             if let transition = machine.record(success: result.isHealthy) {
                 since = Date()

@@ -57,3 +57,12 @@ func checked(_ call: String, _ body: () -> Int32) throws(SystemError) -> Int32 {
 public func closeDescriptor(_ fd: Int32) {
     _ = Glibc.close(fd)
 }
+
+/// A second descriptor for the same open file (socket, pipe), close-on-exec. The file stays open until both are
+/// closed, which is how a listening socket passes from one engine to the next without ever closing.
+///
+/// - Throws: `SystemError` naming fcntl(F_DUPFD_CLOEXEC) (EMFILE when descriptors ran out).
+/// - Returns: the new descriptor. Wraps `fcntl(fd, F_DUPFD_CLOEXEC, 0)`, which returns -1 and sets errno on failure.
+public func duplicateDescriptor(_ fd: Int32) throws(SystemError) -> Int32 {
+    try checked("fcntl(F_DUPFD_CLOEXEC)") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+}

@@ -1,34 +1,171 @@
 public import LBBalancing
 public import LBConfig
+public import LBEngine
 public import LBForwarding
 public import Logging
 public import LBHealth
+import Dispatch
+import Foundation
 import LBSystem
 import Glibc
 import Synchronization
 
 /// A running tessera-lb: the configuration resolved into addresses and shared node state, and the engine
-/// that forwards. Start it, stop it; the command line and the tests go through this type.
+/// that forwards. Start it, stop it, reload it; the command line and the tests go through this type.
+///
+/// A reload (`reload(to:)`) starts a new engine for the new configuration beside the running one, hands it the
+/// listening sockets, and lets the old one finish its connections: see `Engine` and docs/internals/reload.md.
 public final class Balancer: @unchecked Sendable {
-    public let config: BalancerConfig
+    /// What a reload replaces, together.
+    struct Running {
+        var config: BalancerConfig
+        /// Shared node state, in the configuration's node order.
+        var nodes: [NodeState]
+        /// Each node's address as resolved (port 0), in node order.
+        var hosts: [SocketAddress]
+        var health: HealthRun?
+    }
+
+    let running: Mutex<Running>
+    /// Every engine that runs: the current one, and those a reload replaced while they drain.
+    let generations = Generations()
+    let logger: Logger
+    /// Serializes start, reload, drain and stop; guards what follows.
+    let operations = NSLock()
+    /// The plan and engine built by `init`, which `start` starts: generation 1.
+    private let initial: (plan: ForwardingPlan, engine: ForwardingEngine, why: String)
+    /// How many generations were started (the number of the current one).
+    var generationCount = 0
+    /// Set by `drain` and `stop`: no reload after that.
+    var isStopping = false
+    /// Called after each reload that was applied, before its log line.
+    let reloadObservers = Mutex<[@Sendable () -> Void]>([])
+
+    /// The configuration running now (the last one a reload applied).
+    public var config: BalancerConfig { running.withLock { $0.config } }
     /// Shared node state, in the configuration's node order.
-    public let nodes: [NodeState]
-    public let engine: ForwardingEngine
-    /// Why the engine in use was chosen (logged at start).
-    public let engineReason: String
+    public var nodes: [NodeState] { running.withLock { $0.nodes } }
     /// The probe loop, when active health is on.
-    public let health: HealthChecker?
-    private let healthTask = Mutex<Task<Void, Never>?>(nil)
-    private let logger: Logger
+    public var health: HealthChecker? { running.withLock { $0.health?.checker } }
+    /// The engine that accepts new connections.
+    public var engine: any Engine { generations.current?.engine ?? initial.engine }
+    /// The port each service listens on, in configuration order.
+    public var listeningPorts: [Int] { engine.listeningPorts }
+    /// Open client connections, of every engine that runs (a reload's previous engines while they drain too).
+    public var openConnections: Int { generations.openConnections }
+    /// How many engines run: 1, plus those a reload replaced that are still finishing their connections.
+    public var runningEngines: Int { generations.live.count }
+    /// Each worker's counters, added up over every engine there was (so totals never go back on a reload).
+    public var counters: [WorkerCounters] { generations.counters() }
 
     /// Resolves every node's host name and builds the engine (nothing listens yet).
     ///
     /// - Throws: `BalancerError` naming the node whose host does not resolve, or a bad listen address.
     public init(config: BalancerConfig, logger: Logger = Logger(label: "tessera-lb")) throws(BalancerError) {
-        self.config = config
         self.logger = logger
+        let hosts = try Self.resolve(config.nodes)
+        let services = try Self.services(of: config, hosts: hosts)
+        let startUp = !config.health.enabled || config.health.initialState == .up
+        let nodes = config.nodes.map { NodeState(name: $0.name, initiallyUp: startUp) }
+        let probe = try Self.probePlan(of: config)
+        let generations = self.generations
+        let health = probe.map {
+            HealthRun(
+                HealthChecker(
+                    nodes: nodes, targets: $0.targets, settings: $0.settings, timing: $0.timing, logger: logger,
+                    onChange: { generations.nodesChanged() }
+                )
+            )
+        }
+        running = Mutex(Running(config: config, nodes: nodes, hosts: hosts, health: health))
+        let plan = Self.makePlan(config, services: services, nodes: nodes, workers: config.workers ?? Self.cores(), logger: logger)
+        let (engine, why) = try Self.makeEngine(plan: plan, choice: config.engine)
+        initial = (plan, engine, why)
+    }
+
+    /// The one place an engine is made: every generation's engine comes from here. `choice` as configured:
+    /// io_uring if the probe finds it works here (`auto` falls back to epoll when it does not, `io_uring`
+    /// refuses to start), else epoll. Returns the engine and why it is that one.
+    static func makeEngine(plan: ForwardingPlan, choice: BalancerConfig.EngineChoice) throws(BalancerError)
+        -> (engine: ForwardingEngine, why: String)
+    {
+        if choice == .epoll { return (ForwardingEngine(plan: plan, kind: .epoll), "--engine epoll") }
+        switch RingSupport.probe() {
+        case .usable(let flags, let detail):
+            let why = choice == .auto ? "auto: io_uring works here (\(detail))" : "--engine io_uring (\(detail))"
+            return (ForwardingEngine(plan: plan, kind: .ioUring, ringFlags: flags), why)
+        case .unusable(let reason):
+            if choice == .ioUring { throw BalancerError("--engine io_uring: \(reason)") }
+            return (ForwardingEngine(plan: plan, kind: .epoll), "auto: io_uring unavailable, \(reason)")
+        }
+    }
+
+    /// Opens the listeners and starts forwarding.
+    ///
+    /// - Throws: `BalancerError` naming the listener that could not be opened.
+    public func start() throws(BalancerError) {
+        operations.lock()
+        defer { operations.unlock() }
+        guard generationCount == 0 else { return }
+        let (plan, engine, why) = initial
+        do {
+            try engine.start()
+        } catch {
+            throw BalancerError("cannot listen: \(error)")
+        }
+        generationCount = 1
+        generations.add(Generation(number: 1, plan: plan, engine: engine))
+        let (config, health) = running.withLock { ($0.config, $0.health) }
+        health?.start()
+        logger.info(
+            "forwarding",
+            metadata: [
+                "engine": "\(engine.name)", "why": "\(why)", "workers": "\(plan.workers)", "forward": "\(plan.mode.rawValue)",
+                "balance": "\(plan.balance.rawValue)", "listen": "\(Self.listening(plan, ports: engine.listeningPorts, config: config))",
+                "nodes": "\(config.nodes.map { "\($0.name)=\($0.host)" }.joined(separator: " "))",
+            ]
+        )
+    }
+
+    /// Graceful stop: every engine stops accepting (no new connections), then open connections, a reload's
+    /// previous engines' too, get up to `timeoutMs` to finish. Returns how many were still open when it gave up
+    /// (0: all finished). No reload is applied after this.
+    @discardableResult
+    public func drain(timeoutMs: Int) -> Int {
+        operations.withLock {
+            isStopping = true
+            for generation in generations.live where generation.engine.isAccepting { generation.engine.stopAccepting() }
+        }
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
+        while generations.openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
+            usleep(20_000)
+        }
+        return generations.openConnections
+    }
+
+    /// Stops accepting, closes every connection and joins the workers, of every engine.
+    public func stop() {
+        let health = operations.withLock {
+            isStopping = true
+            return running.withLock { $0.health }
+        }
+        // The probe loop ends on its own once cancelled (it closes its HTTP client itself). Not waited for:
+        // blocking here could starve the cooperative threads that task needs.
+        health?.cancel()
+        for generation in generations.live {
+            generation.stop()
+            generations.retire(generation)
+        }
+    }
+
+    // MARK: - Building blocks (start and reload)
+
+    /// Each node's host, resolved (the first address).
+    ///
+    /// - Throws: `BalancerError` naming the node whose host does not resolve.
+    static func resolve(_ nodes: [BalancerConfig.Node]) throws(BalancerError) -> [SocketAddress] {
         var hosts: [SocketAddress] = []
-        for node in config.nodes {
+        for node in nodes {
             do {
                 guard let first = try SocketAddress.resolve(host: node.host, port: 0).first else {
                     throw SystemError("getaddrinfo(\(node.host))", errno: ENOENT)
@@ -38,6 +175,13 @@ public final class Balancer: @unchecked Sendable {
                 throw BalancerError("node \(node.name): host \"\(node.host)\" does not resolve (\(error))")
             }
         }
+        return hosts
+    }
+
+    /// The services as the engine takes them: where each listens, and each node's address for it.
+    ///
+    /// - Throws: `BalancerError` for a bad listen address or a unix socket path that is too long.
+    static func services(of config: BalancerConfig, hosts: [SocketAddress]) throws(BalancerError) -> [ForwardingPlan.Service] {
         guard SocketAddress(ipLiteral: config.listenAddress, port: 0) != nil else {
             throw BalancerError("listen address \"\(config.listenAddress)\" is not an IPv4 or IPv6 address")
         }
@@ -56,12 +200,16 @@ public final class Balancer: @unchecked Sendable {
                 ForwardingPlan.Service(name: service.name, listenAddress: listen, nodeAddresses: hosts.map { $0.withPort(service.nodePort) })
             )
         }
-        let startUp = !config.health.enabled || config.health.initialState == .up
-        nodes = config.nodes.map { NodeState(name: $0.name, initiallyUp: startUp) }
-        let plan = ForwardingPlan(
+        return services
+    }
+
+    static func makePlan(
+        _ config: BalancerConfig, services: [ForwardingPlan.Service], nodes: [NodeState], workers: Int, logger: Logger
+    ) -> ForwardingPlan {
+        ForwardingPlan(
             services: services,
             nodes: nodes,
-            workers: config.workers ?? Self.cores(),
+            workers: workers,
             balance: config.balance,
             maxConnections: config.maxConnections,
             connectTimeoutMs: Int64(config.connectTimeoutMs),
@@ -75,37 +223,20 @@ public final class Balancer: @unchecked Sendable {
             closeSessionsOnMarkDown: config.health.onMarkedDown == .shutdownSessions,
             notice: { [logger] line in logger.warning("\(line)") }
         )
-        let (engine, reason) = try Self.makeEngine(plan: plan, choice: config.engine)
-        self.engine = engine
-        self.engineReason = reason
-        health = try Self.makeHealthChecker(config: config, nodes: nodes, logger: logger) {
-            engine.nodesChanged()
-        }
     }
 
-    /// The engine `choice` asks for: io_uring if the probe finds it works here (`auto` falls back to epoll
-    /// when it does not, `io_uring` refuses to start), else epoll. Returns the engine and why.
-    static func makeEngine(plan: ForwardingPlan, choice: BalancerConfig.EngineChoice) throws(BalancerError)
-        -> (ForwardingEngine, String)
-    {
-        if choice == .epoll { return (ForwardingEngine(plan: plan, kind: .epoll), "--engine epoll") }
-        switch RingSupport.probe() {
-        case .usable(let flags, let detail):
-            let why = choice == .auto ? "auto: io_uring works here (\(detail))" : "--engine io_uring (\(detail))"
-            return (ForwardingEngine(plan: plan, kind: .ioUring, ringFlags: flags), why)
-        case .unusable(let reason):
-            if choice == .ioUring { throw BalancerError("--engine io_uring: \(reason)") }
-            return (ForwardingEngine(plan: plan, kind: .epoll), "auto: io_uring unavailable, \(reason)")
-        }
+    /// What the probe loop probes and how, when active health is on.
+    struct ProbePlan {
+        var targets: [HealthChecker.Target]
+        var settings: ProbeSettings
+        var timing: HealthChecker.Timing
     }
 
-    /// The probe loop over every node's health port (and each service's own port with scope `service`).
-    private static func makeHealthChecker(
-        config: BalancerConfig,
-        nodes: [NodeState],
-        logger: Logger,
-        onChange: @escaping @Sendable () -> Void
-    ) throws(BalancerError) -> HealthChecker? {
+    /// The probe loop's targets (every node's health port, and each service's own port with scope `service`),
+    /// settings and timing; nil with active health off.
+    ///
+    /// - Throws: `BalancerError` when the TLS files cannot be used.
+    static func probePlan(of config: BalancerConfig) throws(BalancerError) -> ProbePlan? {
         let h = config.health
         guard h.enabled else { return nil }
         let healthPort = h.port ?? (config.services.first { $0.name == "p2p" } ?? config.services[0]).nodePort
@@ -133,72 +264,63 @@ public final class Balancer: @unchecked Sendable {
         } catch {
             throw BalancerError("health probe TLS settings: \(error)")
         }
-        return HealthChecker(
-            nodes: nodes,
+        return ProbePlan(
             targets: targets,
             settings: settings,
             timing: .init(
                 intervalMs: h.intervalMs, fastIntervalMs: h.fastIntervalMs, rise: h.rise, fall: h.fall,
                 startUp: h.initialState == .up
-            ),
-            logger: logger,
-            onChange: onChange
+            )
         )
     }
 
-    /// Opens the listeners and starts forwarding.
-    ///
-    /// - Throws: `BalancerError` naming the listener that could not be opened.
-    public func start() throws(BalancerError) {
-        do {
-            try engine.start()
-        } catch {
-            throw BalancerError("cannot listen: \(error)")
-        }
-        if let health {
-            healthTask.withLock { $0 = Task.detached { await health.run() } }
-        }
-        let plan = engine.plan
-        let listening = zip(plan.services, engine.listeningPorts).map { service, port in
-            service.listenAddress.family == .unix ? "\(service.name)=\(service.listenAddress)" : "\(service.name)=\(config.listenAddress):\(port)"
-        }
-        logger.info(
-            "forwarding",
-            metadata: [
-                "engine": "\(engine.name)", "why": "\(engineReason)", "workers": "\(plan.workers)", "forward": "\(plan.mode.rawValue)",
-                "balance": "\(plan.balance.rawValue)", "listen": "\(listening.joined(separator: " "))",
-                "nodes": "\(config.nodes.map { "\($0.name)=\($0.host)" }.joined(separator: " "))",
-            ]
-        )
+    /// `name=ADDR:PORT ...`, as the start and reload log lines list the listeners.
+    static func listening(_ plan: ForwardingPlan, ports: [Int], config: BalancerConfig) -> String {
+        zip(plan.services, ports).map { service, port in
+            service.listenAddress.family == .unix
+                ? "\(service.name)=\(service.listenAddress)" : "\(service.name)=\(Self.host(config.listenAddress)):\(port)"
+        }.joined(separator: " ")
     }
 
-    /// The port each service listens on, in configuration order.
-    public var listeningPorts: [Int] { engine.listeningPorts }
-
-    /// Graceful stop: closes the listeners (no new connections), then waits up to `timeoutMs` for open
-    /// connections to finish. Returns how many were still open when it gave up (0: all finished).
-    @discardableResult
-    public func drain(timeoutMs: Int) -> Int {
-        engine.stopAccepting()
-        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
-        while engine.openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
-            usleep(20_000)
-        }
-        return engine.openConnections
-    }
-
-    /// Stops accepting, closes every connection and joins the workers.
-    public func stop() {
-        // The probe loop ends on its own once cancelled (it closes its HTTP client itself). Not waited for:
-        // blocking here could starve the cooperative threads that task needs.
-        healthTask.withLock { $0 }?.cancel()
-        engine.stop()
+    /// An address as it goes before `:PORT` (IPv6 in brackets).
+    static func host(_ address: String) -> String {
+        address.contains(":") ? "[\(address)]" : address
     }
 
     static func cores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
-/// Why the balancer could not start; the message is one line for the operator.
+/// The probe loop running as a task of its own.
+final class HealthRun: Sendable {
+    let checker: HealthChecker
+    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ checker: HealthChecker) {
+        self.checker = checker
+    }
+
+    func start() {
+        let checker = self.checker
+        let finished = self.finished
+        task.withLock { $0 = Task.detached { await checker.run(); finished.signal() } }
+    }
+
+    /// Ends the loop without waiting for it.
+    func cancel() {
+        task.withLock { $0 }?.cancel()
+    }
+
+    /// Ends the loop and waits (at most `timeoutMs`) until it has: no verdict of its changes a node afterwards.
+    /// Call from a thread of its own, never from a task (the loop needs the cooperative threads to finish).
+    func stop(waitingAtMost timeoutMs: Int) {
+        guard let task = task.withLock({ $0 }) else { return }
+        task.cancel()
+        _ = finished.wait(timeout: .now() + .milliseconds(timeoutMs))
+    }
+}
+
+/// Why the balancer could not start, or a reload could not be applied; the message is one line for the operator.
 public struct BalancerError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

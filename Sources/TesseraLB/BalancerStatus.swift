@@ -24,11 +24,11 @@ public struct BalancerStatus: Sendable {
 extension Balancer {
     /// Reads the counters and node states now.
     public func status() -> BalancerStatus {
-        let counters = engine.counters
+        let counters = self.counters
         func sum(_ read: (WorkerCounters) -> Int) -> Int { counters.reduce(0) { $0 + read($1) } }
         let now = MonotonicClock.nowMilliseconds()
         return BalancerStatus(
-            openConnections: engine.openConnections,
+            openConnections: openConnections,
             acceptedConnections: sum { $0.accepted.load(ordering: .relaxed) },
             bytesUp: sum { $0.bytesUp.load(ordering: .relaxed) },
             bytesDown: sum { $0.bytesDown.load(ordering: .relaxed) },

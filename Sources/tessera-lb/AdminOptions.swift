@@ -134,9 +134,12 @@ struct AdminSettings {
     /// balancer runs without it and says so. An address given with `--admin` must bind.
     ///
     /// - Throws: `StartError` when an address given with `--admin` cannot be bound.
-    func startAdminServer(for balancer: Balancer, logger: Logger) throws -> AdminServer? {
+    /// - Parameter reload: what `POST /reload` does, given who asked.
+    func startAdminServer(
+        for balancer: Balancer, logger: Logger, reload: (@Sendable (String) -> ReloadOutcome)? = nil
+    ) throws -> AdminServer? {
         guard let endpoint else { return nil }
-        let server = AdminServer(view: balancer.adminView, token: token, logger: logger)
+        let server = AdminServer(view: balancer.adminView, token: token, logger: logger, reload: reload)
         do {
             try server.start(at: endpoint)
             return server

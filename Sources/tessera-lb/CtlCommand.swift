@@ -12,7 +12,7 @@ struct CtlCommand: ParsableCommand {
             Exit status: 0 done, 1 the balancer could not be reached or refused (unknown node, wrong token), \
             2 invalid arguments.
             """,
-        subcommands: [Status.self, Drain.self, Disable.self, Enable.self]
+        subcommands: [Status.self, Drain.self, Disable.self, Enable.self, Reload.self]
     )
 }
 
@@ -32,7 +32,8 @@ struct CtlOptions: ParsableArguments {
     )
     var adminToken: String?
 
-    func client() throws(ConfigError) -> AdminClient {
+    /// - Parameter timeoutSeconds: how long to wait for the answer.
+    func client(timeoutSeconds: Int64 = 5) throws(ConfigError) -> AdminClient {
         let environment = ProcessInfo.processInfo.environment
         var endpoint = AdminEndpoint.standard
         if let admin {
@@ -41,7 +42,7 @@ struct CtlOptions: ParsableArguments {
             endpoint = try AdminSettings.parseEndpoint(variable, setting: "TESSERA_LB_ADMIN")
         }
         let token = try AdminSettings.token(flag: adminToken, environment: environment)
-        return AdminClient(endpoint: endpoint, token: token)
+        return AdminClient(endpoint: endpoint, token: token, timeoutSeconds: timeoutSeconds)
     }
 }
 
@@ -99,6 +100,37 @@ extension CtlCommand {
         @OptionGroup var options: CtlOptions
         @Argument(help: "The node's name, as in `ctl status`.") var node: String
         func run() throws { try setNode(node, "enable", options) }
+    }
+}
+
+extension CtlCommand {
+    struct Reload: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-read the configuration and apply it, as SIGHUP does; prints what changed.",
+            discussion: """
+                The balancer re-reads the sources it started with (the config file, the Tessera config files, the \
+                environment it started with, its flags). A configuration that does not validate is rejected: the \
+                running one stays, and the reason is printed (exit status 1).
+                """
+        )
+        @OptionGroup var options: CtlOptions
+
+        func run() throws {
+            // A reload looks node names up and starts threads: give it longer than a page.
+            let client = try options.client(timeoutSeconds: 60)
+            let answer = try ask { () throws(AdminClient.Failure) in try client.post("/reload") }
+            let fields = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any] ?? [:]
+            guard answer.status == 200 else {
+                let reason = fields["error"] as? String ?? answer.body.prefix(200).description
+                throw StartError(
+                    message: answer.status == 422
+                        ? "reload rejected, the running configuration stays: \(reason)"
+                        : "the admin listener answered \(answer.status): \(reason)"
+                )
+            }
+            let changes = fields["changes"] as? [String] ?? []
+            print(changes.isEmpty ? "reloaded: nothing changed" : "reloaded:\n" + changes.map { "  \($0)" }.joined(separator: "\n"))
+        }
     }
 }
 

@@ -6,7 +6,7 @@ import LBConfig
 import Logging
 import TesseraLB
 
-/// `tessera-lb run`: forward the services to the nodes until SIGTERM or SIGINT.
+/// `tessera-lb run`: forward the services to the nodes until SIGTERM or SIGINT; SIGHUP reloads the configuration.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -17,7 +17,11 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Operating") var operating: AdminOptions
 
     func run() throws {
-        let config = try options.loadConfig()
+        // SIGHUP's default action ends the process: blocked from the start, taken as a reload once running.
+        let signals = SignalWaiter.blockTerminationAndReloadSignals()
+        // A reload reads the environment the process started with (it cannot change in a running process).
+        let environment = ConfigLoader.processEnvironment
+        let config = try options.loadConfig(environment: environment)
         let admin = try operating.resolve()
         if options.printConfig {
             print(ConfigWriter.json(config))
@@ -27,7 +31,6 @@ struct RunCommand: ParsableCommand {
         if admin.logConnections {
             logger.warning("--log-connections is not implemented yet: no line is logged per connection")
         }
-        let signals = SignalWaiter.blockTerminationSignals()
         let balancer: Balancer
         do {
             balancer = try Balancer(config: config, logger: logger)
@@ -35,25 +38,31 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw StartError(message: error.description)
         }
+        let reloader = Reloader(options: options, environment: environment, balancer: balancer, logger: logger)
         let adminServer: AdminServer?
         do {
-            adminServer = try admin.startAdminServer(for: balancer, logger: logger)
+            adminServer = try admin.startAdminServer(for: balancer, logger: logger) { from in
+                reloader.reload(from: from)
+            }
         } catch {
             balancer.stop()
             throw error
         }
-        let signal = signals.wait()
-        // A second signal exits at once; the first drains.
+        reloader.attach(adminServer)
+        let signal = signals.waitForTermination { reload in _ = reloader.reload(from: reload) }
+        // A second signal exits at once; the first drains. SIGHUP no longer reloads.
         Thread.detachNewThread {
-            let again = signals.wait()
+            let again = signals.waitForTermination { ignored in
+                logger.warning("reload ignored: draining", metadata: ["signal": "\(ignored)"])
+            }
             logger.warning("second signal: exiting without waiting for connections", metadata: ["signal": "\(again)"])
             Glibc.exit(1)
         }
         logger.info(
             "draining: listeners closed, waiting for open connections",
-            metadata: ["signal": "\(signal)", "open": "\(balancer.status().openConnections)", "timeout_ms": "\(config.drainTimeoutMs)"]
+            metadata: ["signal": "\(signal)", "open": "\(balancer.openConnections)", "timeout_ms": "\(balancer.config.drainTimeoutMs)"]
         )
-        let left = balancer.drain(timeoutMs: config.drainTimeoutMs)
+        let left = balancer.drain(timeoutMs: balancer.config.drainTimeoutMs)
         if left > 0 { logger.warning("drain timeout: closing the connections still open", metadata: ["open": "\(left)"]) }
         // The admin listener stays up while draining (the status page shows it) and reads the workers'
         // counters: it stops before they do.

@@ -23,7 +23,7 @@ struct BalancingTests {
             let reply = try HTTPExchange.get("/send", on: client)
             answeredBy[reply.node ?? "?", default: 0] += 1
         }
-        #expect(harness.balancer.engine.openConnections == 2_000, "all 2,000 are open at once")
+        #expect(harness.balancer.openConnections == 2_000, "all 2,000 are open at once")
         #expect(answeredBy.values.reduce(0, +) == 2_000)
         for name in ["n1", "n2"] {
             let share = answeredBy[name, default: 0]
@@ -143,7 +143,7 @@ struct BalancingTests {
         }
         collect(&answered)  // one more pass: nothing beyond the limit may answer
         #expect(answered.filter { $0 }.count == 10, "exactly 10 served at once: \(answered)")
-        #expect(harness.balancer.engine.openConnections == 10)
+        #expect(harness.balancer.openConnections == 10)
         for (k, client) in clients.enumerated() where answered[k] { client.close() }
         let waiting = answered
         #expect(eventually(within: 5) {

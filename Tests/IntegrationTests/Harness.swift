@@ -61,7 +61,7 @@ final class Harness: @unchecked Sendable {
         try TestSocket(host: "127.0.0.1", port: port(index), timeout: timeout)
     }
 
-    var counters: [WorkerCounters] { balancer.engine.counters }
+    var counters: [WorkerCounters] { balancer.counters }
 
     func stop() {
         balancer.stop()

@@ -119,6 +119,6 @@ struct TCPSemanticsTests {
             return inUse == 0
         }
         #expect(released, "\(inUse) pipes held by \(clients.count) idle connections")
-        #expect(harness.balancer.engine.openConnections == 50)
+        #expect(harness.balancer.openConnections == 50)
     }
 }
