@@ -73,4 +73,9 @@ struct Slot {
     var inDeadlineList: Bool = false
     /// Ring copy: requests in flight (armed multishot recvs and sends).
     var inFlight: Int16 = 0
+    /// Bytes move by the ring copy mover's requests (not by direct calls on readiness).
+    var ringCopy: Bool = false
+    /// Auto mode: a direction carries bulk; the ring copy mover is winding down to hand the connection to
+    /// splice on readiness.
+    var movingToSplice: Bool = false
 }

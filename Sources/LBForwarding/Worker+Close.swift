@@ -11,13 +11,12 @@ extension Worker {
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)
         releaseTransport(&slots[i].down)
-        if ring != nil { stopRingCopy(i) }
+        if slots[i].ringCopy { stopRingCopy(i) }
         let generation = slots[i].generation
-        if slots[i].client >= 0 && ring == nil {
+        if slots[i].client >= 0 && polls(i, side: 0) {
             events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: 0))
         }
-        // (The ring copy mover removed the node's poll when the connection was established.)
-        if slots[i].server >= 0 && (ring == nil || slots[i].phase == .connecting) {
+        if slots[i].server >= 0 && polls(i, side: 1) {
             events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: 1))
         }
         close(slots[i].client, reset: reset)

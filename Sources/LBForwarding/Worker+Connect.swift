@@ -103,7 +103,11 @@ extension Worker {
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.append(i, to: &slots.idle)
         }
-        if ring != nil { startRingCopy(i) } else { pump(i) }
+        if ring != nil {
+            startRingCopy(i)
+        } else {
+            pump(i)
+        }
     }
 
     /// A connect failed (refused, reset, timed out): count it against the node, try the next one.

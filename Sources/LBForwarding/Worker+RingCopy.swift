@@ -3,7 +3,7 @@ import LBEngine
 import LBSystem
 import Synchronization
 
-/// The ring copy mover (io_uring engine, `--forward copy`): instead of reading and writing on readiness,
+/// The ring copy mover (io_uring engine, `--forward copy` and `auto`): instead of reading and writing on readiness,
 /// each direction keeps a multishot recv armed on its source, into the worker's provided buffers, and sends
 /// each received buffer to its destination with a send request, one in flight at a time, in order. Every
 /// request goes to the kernel in the worker's one io_uring_enter per turn, so a kept-alive request costs no
@@ -13,13 +13,20 @@ import Synchronization
 /// once the queue has drained to half. A recv that ends for want of buffers (-ENOBUFS) waits in `starved` until
 /// a buffer comes back. A connection whose requests are still in flight when it ends stays `.closing` until
 /// they complete, so no buffer is reused while the kernel may still read it.
+///
+/// Auto mode: a direction that receives `bulkBytes` in full buffers in a row carries bulk, which splice moves
+/// with less work. The connection then winds the mover down (cancels both recvs, lets the queued bytes go out)
+/// and goes on with polls and direct calls (`Worker+Pump`), as with epoll.
 extension Worker {
+    static var bulkBytes: Int { 4 * copyBufferSize }
+
     static var ringBufferCount: Int { 1_024 }
     static var bufferGroup: UInt16 { 1 }
     static var ringQueueLimit: Int32 { 8 }
 
     /// The node connection is up: the node's poll goes, and a multishot recv is armed on each side.
     func startRingCopy(_ i: Int32) {
+        slots[i].ringCopy = true
         events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
         armReceive(i, side: 0)
         armReceive(i, side: 1)
@@ -52,11 +59,13 @@ extension Worker {
             let id = Int32(flags >> IoUring.bufferShift)
             if slots[i].phase == .established {
                 enqueue(i, side: side, buffer: id, length: result)
+                if plan.mode == .auto { detectBulk(i, side: side, received: result) }
             } else {
                 giveBack(id)
             }
         }
         if flags & IoUring.more != 0 { return }
+        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         // The multishot recv ended.
         slots[i].inFlight -= 1
         if side == 0 { slots[i].up.receiving = false } else { slots[i].down.receiving = false }
@@ -108,6 +117,7 @@ extension Worker {
 
     private func sent(_ i: Int32, side: Int, result: Int32) {
         slots[i].inFlight -= 1
+        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         var d = side == 0 ? slots[i].up : slots[i].down
         d.sending = false
         if slots[i].phase == .closing {
@@ -147,7 +157,7 @@ extension Worker {
     /// Re-arms a direction's recv after a back-pressure pause (once its queue has drained to half) or an end.
     private func receiveAgainIfWanted(_ i: Int32, side: Int) {
         var d = side == 0 ? slots[i].up : slots[i].down
-        guard !d.receiving, !d.sourceClosed, !d.destinationShut else { return }
+        guard !d.receiving, !d.sourceClosed, !d.destinationShut, !slots[i].movingToSplice else { return }
         if d.receivePaused {
             guard d.queued <= Self.ringQueueLimit / 2 else { return }
             d.receivePaused = false
@@ -182,6 +192,7 @@ extension Worker {
     /// On finish: cancels the requests in flight and gives back buffers no request uses.
     func stopRingCopy(_ i: Int32) {
         guard slots[i].phase == .established else { return }
+        slots[i].movingToSplice = false
         for side in 0...1 {
             var d = side == 0 ? slots[i].up : slots[i].down
             if d.receiving {
@@ -202,6 +213,51 @@ extension Worker {
             d.queued = 0
             if side == 0 { slots[i].up = d } else { slots[i].down = d }
         }
+    }
+
+    /// Auto mode: counts full buffers in a row; at `bulkBytes` the connection moves to splice.
+    private func detectBulk(_ i: Int32, side: Int, received: Int32) {
+        var d = side == 0 ? slots[i].up : slots[i].down
+        d.burst = Int(received) == Self.copyBufferSize ? d.burst + Int(received) : 0
+        let bulk = d.burst >= Self.bulkBytes
+        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        guard bulk, !slots[i].movingToSplice, !pipes.exhausted else { return }
+        slots[i].movingToSplice = true
+        for s in 0...1 where (s == 0 ? slots[i].up.receiving : slots[i].down.receiving) {
+            ring!.prepareCancel(token(i, side: s, EventToken.receive).raw, userData: EventToken.ignored.raw)
+        }
+    }
+
+    /// Once no request of the mover is in flight and nothing waits to be sent, the connection goes on with
+    /// polls and direct calls; the bulk direction splices from its first read.
+    private func moveToSpliceIfIdle(_ i: Int32) {
+        guard slots[i].phase == .established, slots[i].inFlight == 0 else { return }
+        slots[i].ringCopy = false
+        slots[i].movingToSplice = false
+        for side in 0...1 {
+            var d = side == 0 ? slots[i].up : slots[i].down
+            d.splicing = d.burst >= Self.bulkBytes
+            d.burst = 0
+            d.receivePaused = false
+            d.head = -1
+            d.tail = -1
+            d.queued = 0
+            d.start = 0
+            d.end = 0
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        }
+        // The sockets may hold bytes and room already: say so, and let the polls report what comes next.
+        slots[i].readable = (true, true)
+        slots[i].writable = (true, true)
+        do {
+            try events.watch(slots[i].client, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0))
+            try events.watch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
+        } catch {
+            finish(i, reset: true)
+            return
+        }
+        counters.movedToSplice.bump()
+        pump(i)
     }
 
     private func releaseIfDone(_ i: Int32) {

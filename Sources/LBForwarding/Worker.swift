@@ -75,7 +75,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.picker = NodePicker(algorithm: plan.balance, start: index % max(1, plan.nodes.count))
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
-        if plan.mode == .copy, let ringEvents = events as? RingEvents {
+        if plan.mode != .splice, let ringEvents = events as? RingEvents {
             let count = Self.ringBufferCount
             try ringEvents.ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
             ring = ringEvents.ring
@@ -148,7 +148,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             return
         }
         // Polls matter only until a connection closes; with the ring copy mover, only while it connects.
-        guard slots[i].phase == .connecting || (ring == nil && slots[i].phase == .established) else { return }
+        guard polls(i, side: token.side) else { return }
         if result < 0 {
             // A poll ended with an error (io_uring only): watch again, or give up on a socket gone bad.
             if result == -ENOMEM || result == -EAGAIN || result == -EINTR || result == -ECANCELED {
@@ -165,9 +165,20 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         }
     }
 
+    /// Whether a connection's socket on `side` is watched by a poll (or epoll): always with direct calls;
+    /// with the ring copy mover, the node's while connecting, and both once a bulk connection moved to splice.
+    @inline(__always)
+    func polls(_ i: Int32, side: Int) -> Bool {
+        switch slots[i].phase {
+        case .connecting: return ring == nil || side == 1
+        case .established: return !slots[i].ringCopy
+        case .free, .closing: return false
+        }
+    }
+
     private func watchAgain(_ i: Int32, side: Int) {
         let fd = side == 0 ? slots[i].client : slots[i].server
-        guard fd >= 0, ring == nil || (side == 1 && slots[i].phase == .connecting) else { return }
+        guard fd >= 0, polls(i, side: side) else { return }
         do {
             try events.watch(fd, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: side))
         } catch {

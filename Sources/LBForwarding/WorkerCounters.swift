@@ -17,6 +17,8 @@ public final class WorkerCounters: Sendable {
     public let pipesPooled = Atomic<Int>(0)
     /// Connections that fell back from splice to copy because no pipe could be had.
     public let copyFallbacks = Atomic<Int>(0)
+    /// Connections the ring copy mover handed to splice because they carry bulk (io_uring, auto).
+    public let movedToSplice = Atomic<Int>(0)
     /// Connections closed because their node was marked down.
     public let closedOnMarkDown = Atomic<Int>(0)
 

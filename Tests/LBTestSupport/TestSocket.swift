@@ -40,8 +40,20 @@ public final class TestSocket: @unchecked Sendable {
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let rc = withUnsafePointer(to: &storage) {
+        var rc = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
+        }
+        if rc != 0 && errno == EINTR {
+            // A signal (Foundation's SIGCHLD handler, for one) interrupted the wait; the handshake goes on:
+            // wait for it to finish and read its outcome.
+            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            while Glibc.poll(&pfd, 1, Int32(timeout * 1000)) < 0 && errno == EINTR {}
+            var err: Int32 = 0
+            var size = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size)
+            if pfd.revents == 0 { err = ETIMEDOUT }
+            rc = err == 0 ? 0 : -1
+            errno = err
         }
         if rc != 0 {
             let err = errno
