@@ -23,6 +23,28 @@ public final class WorkerCounters: Sendable {
     public let closedOnMarkDown = Atomic<Int>(0)
 
     public init() {}
+
+    /// Adds `other`'s counts to these (a sum over workers or engines); its gauges too when `gauges`.
+    public func add(_ other: WorkerCounters, gauges: Bool) {
+        func sum(_ into: borrowing Atomic<Int>, _ from: borrowing Atomic<Int>) {
+            into.add(from.load(ordering: .relaxed), ordering: .relaxed)
+        }
+        sum(accepted, other.accepted)
+        sum(bytesUp, other.bytesUp)
+        sum(bytesDown, other.bytesDown)
+        sum(connectFailures, other.connectFailures)
+        sum(retries, other.retries)
+        sum(noNode, other.noNode)
+        sum(events, other.events)
+        sum(staleEvents, other.staleEvents)
+        sum(copyFallbacks, other.copyFallbacks)
+        sum(movedToSplice, other.movedToSplice)
+        sum(closedOnMarkDown, other.closedOnMarkDown)
+        guard gauges else { return }
+        sum(open, other.open)
+        sum(pipesInUse, other.pipesInUse)
+        sum(pipesPooled, other.pipesPooled)
+    }
 }
 
 /// State every worker of one engine shares: the global connection count and the control flags.

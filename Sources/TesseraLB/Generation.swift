@@ -66,7 +66,7 @@ final class Generations: Sendable {
             state.live.remove(at: index)
             for (w, counters) in generation.counters.enumerated() {
                 while state.retired.count <= w { state.retired.append(WorkerCounters()) }
-                Self.add(counters, to: state.retired[w], gauges: false)
+                state.retired[w].add(counters, gauges: false)
             }
         }
     }
@@ -88,29 +88,11 @@ final class Generations: Sendable {
         let workers = max(retired.count, live.map(\.counters.count).max() ?? 0)
         return (0..<workers).map { w in
             let sum = WorkerCounters()
-            if w < retired.count { Self.add(retired[w], to: sum, gauges: false) }
+            if w < retired.count { sum.add(retired[w], gauges: false) }
             for generation in live where w < generation.counters.count {
-                Self.add(generation.counters[w], to: sum, gauges: true)
+                sum.add(generation.counters[w], gauges: true)
             }
             return sum
         }
-    }
-
-    /// Adds one worker's counters to `sum`; the gauges too when `gauges`.
-    private static func add(_ c: WorkerCounters, to sum: WorkerCounters, gauges: Bool) {
-        sum.accepted.add(c.accepted.load(ordering: .relaxed), ordering: .relaxed)
-        sum.bytesUp.add(c.bytesUp.load(ordering: .relaxed), ordering: .relaxed)
-        sum.bytesDown.add(c.bytesDown.load(ordering: .relaxed), ordering: .relaxed)
-        sum.connectFailures.add(c.connectFailures.load(ordering: .relaxed), ordering: .relaxed)
-        sum.retries.add(c.retries.load(ordering: .relaxed), ordering: .relaxed)
-        sum.noNode.add(c.noNode.load(ordering: .relaxed), ordering: .relaxed)
-        sum.events.add(c.events.load(ordering: .relaxed), ordering: .relaxed)
-        sum.staleEvents.add(c.staleEvents.load(ordering: .relaxed), ordering: .relaxed)
-        sum.copyFallbacks.add(c.copyFallbacks.load(ordering: .relaxed), ordering: .relaxed)
-        sum.closedOnMarkDown.add(c.closedOnMarkDown.load(ordering: .relaxed), ordering: .relaxed)
-        guard gauges else { return }
-        sum.open.add(c.open.load(ordering: .relaxed), ordering: .relaxed)
-        sum.pipesInUse.add(c.pipesInUse.load(ordering: .relaxed), ordering: .relaxed)
-        sum.pipesPooled.add(c.pipesPooled.load(ordering: .relaxed), ordering: .relaxed)
     }
 }

@@ -56,6 +56,10 @@ struct TransferTests {
         #expect(received == total, "received \(received) of \(total) bytes")
         #expect(mismatchAt == nil, "first differing chunk at offset \(mismatchAt ?? -1)")
         #expect(end.isEmpty, "the echo's FIN follows the last byte")
+        if path.engine == .ioUring && path.mode == .auto {
+            let moved = harness.counters.reduce(0) { $0 + $1.movedToSplice.load(ordering: .relaxed) }
+            #expect(moved == 1, "the bulk connection moved from the ring copy mover to splice")
+        }
     }
 
     @Test("100-byte segments in bursts reach a slow reader complete, without a stall", .timeLimit(.minutes(1)), arguments: allModes)
