@@ -20,7 +20,7 @@ import Synchronization
 extension Worker {
     static var bulkBytes: Int { 4 * copyBufferSize }
 
-    static var ringBufferCount: Int { 1_024 }
+    static var ringBufferCount: Int { 512 }
     static var bufferGroup: UInt16 { 1 }
     static var ringQueueLimit: Int32 { 8 }
 
