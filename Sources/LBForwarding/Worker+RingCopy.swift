@@ -57,6 +57,7 @@ extension Worker {
     private func received(_ i: Int32, side: Int, result: Int32, flags: UInt32) {
         if result > 0 && flags & IoUring.bufferFlag != 0 {
             let id = Int32(flags >> IoUring.bufferShift)
+            buffersOut += 1
             if slots[i].phase == .established {
                 enqueue(i, side: side, buffer: id, length: result)
                 if plan.mode == .auto { detectBulk(i, side: side, received: result) }
@@ -80,6 +81,7 @@ extension Worker {
             // Ended after data (a full completion queue) or by our back-pressure cancel: re-arm unless paused.
             receiveAgainIfWanted(i, side: side)
         } else if result == -ENOBUFS {
+            counters.buffersRanOut.bump()
             starved.append((i, slots[i].generation, side))
         } else {
             finish(i, reset: true)
@@ -181,11 +183,19 @@ extension Worker {
     @inline(__always)
     private func giveBack(_ id: Int32) {
         ring!.giveBack(id)
-        while let waiting = starved.popLast() {
+        buffersOut -= 1
+        rearmStarved(atMost: 1)
+    }
+
+    /// Re-arms directions whose recv ran out of buffers, while buffers are back in the ring. Also called once a
+    /// turn: a buffer may have come back before the -ENOBUFS that waits for it was seen.
+    func rearmStarved(atMost limit: Int) {
+        var armed = 0
+        while armed < limit, buffersOut < Self.ringBufferCount, let waiting = starved.popLast() {
             let i = waiting.slot
             guard slots[i].phase == .established, slots[i].generation == waiting.generation else { continue }
             receiveAgainIfWanted(i, side: waiting.side)
-            return
+            armed += 1
         }
     }
 
@@ -206,6 +216,7 @@ extension Worker {
             while id >= 0 {
                 let next = bufferNext[Int(id)]
                 ring!.giveBack(id)
+                buffersOut -= 1
                 id = next
             }
             if !d.sending { d.head = -1 }

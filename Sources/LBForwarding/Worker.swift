@@ -53,6 +53,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var bufferNext: [Int32] = []
     /// Ring copy: directions whose multishot recv ended for want of buffers, to re-arm as buffers come back.
     var starved: [(slot: Int32, generation: UInt32, side: Int)] = []
+    /// Ring copy: provided buffers holding received bytes (out of the kernel's ring).
+    var buffersOut = 0
 
     /// How much one connection may move in one turn before others get theirs.
     static var fairShareBytes: Int { 1 << 20 }
@@ -112,6 +114,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
             if !pending.isEmpty { pumpPending() }
+            if !starved.isEmpty { rearmStarved(atMost: Self.ringBufferCount) }
             expireDeadlines()
             resumePausedListeners()
             publishGauges()

@@ -19,6 +19,8 @@ public final class WorkerCounters: Sendable {
     public let copyFallbacks = Atomic<Int>(0)
     /// Connections the ring copy mover handed to splice because they carry bulk (io_uring, auto).
     public let movedToSplice = Atomic<Int>(0)
+    /// Ring copy: recvs that ended because every provided buffer was in use (-ENOBUFS), re-armed later.
+    public let buffersRanOut = Atomic<Int>(0)
     /// Connections closed because their node was marked down.
     public let closedOnMarkDown = Atomic<Int>(0)
 
@@ -39,6 +41,7 @@ public final class WorkerCounters: Sendable {
         sum(staleEvents, other.staleEvents)
         sum(copyFallbacks, other.copyFallbacks)
         sum(movedToSplice, other.movedToSplice)
+        sum(buffersRanOut, other.buffersRanOut)
         sum(closedOnMarkDown, other.closedOnMarkDown)
         guard gauges else { return }
         sum(open, other.open)

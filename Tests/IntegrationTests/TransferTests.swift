@@ -62,6 +62,40 @@ struct TransferTests {
         }
     }
 
+    @Test("64 clients that do not read while their echoes pile up all get every byte back", .timeLimit(.minutes(1)), arguments: allModes)
+    func manyStalledReaders(path: DataPath) throws {
+        // With io_uring's ring copy mover this runs the worker's provided buffers dry (64 connections x 8
+        // queued buffers of back-pressure is all 512), so recvs end with -ENOBUFS and must be re-armed.
+        let harness = try Harness(speaks: [.echo], path: path, workers: 1)
+        defer { harness.stop() }
+        let size = 256 << 10
+        var clients: [TestSocket] = []
+        for _ in 0..<64 { clients.append(try harness.connect(timeout: 20)) }
+        let failures = LockedBox<[String]>([])
+        let senders = clients.enumerated().map { k, client in
+            Thread {
+                do {
+                    try client.send(TestData.bytes(count: size, seed: UInt64(k)))
+                    client.shutdownWrite()
+                } catch {
+                    failures.set(failures.value + ["send \(k): \(error)"])
+                }
+            }
+        }
+        senders.forEach { $0.start() }
+        usleep(300_000)  // the echoes pile up while nobody reads
+        for (k, client) in clients.enumerated() {
+            let echoed = try client.receive(exactly: size)
+            #expect(echoed == TestData.bytes(count: size, seed: UInt64(k)), "client \(k): echo intact")
+            #expect(try client.receive().isEmpty, "client \(k): the FIN follows")
+        }
+        #expect(failures.value.isEmpty, "\(failures.value)")
+        if path.engine == .ioUring && path.mode == .copy {
+            let ranOut = harness.counters.reduce(0) { $0 + $1.buffersRanOut.load(ordering: .relaxed) }
+            #expect(ranOut > 0, "the provided buffers ran out and the recvs were re-armed")
+        }
+    }
+
     @Test("100-byte segments in bursts reach a slow reader complete, without a stall", .timeLimit(.minutes(1)), arguments: allModes)
     func smallSegmentsSlowReader(path: DataPath) throws {
         let harness = try Harness(speaks: [.echo], path: path)
