@@ -82,7 +82,14 @@ let package = Package(
         .target(name: "LBTestSupport", dependencies: ["LBSystem", "LBStandIn"], path: "Tests/LBTestSupport"),
         .testTarget(name: "LBSystemTests", dependencies: ["LBSystem", "LBTestSupport"]),
         .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
-        .testTarget(name: "LBHealthTests", dependencies: ["LBHealth", "LBBalancing"]),
+        .testTarget(
+            name: "LBHealthTests",
+            dependencies: [
+                "LBHealth", "LBBalancing",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
         .testTarget(name: "LBTesseraTests", dependencies: ["LBTessera", "LBConfig"]),
         .testTarget(

@@ -98,7 +98,7 @@ enum MetricsPage {
             for r in reports { out.sample("tessera_lb_probe_up", labels(r), r.isUp) }
             out.family(
                 "tessera_lb_probe_last_result", .gauge,
-                "1 for the kind of the last probe result (healthy, status, body_mismatch, timeout, refused, reset, tls_error, other, none)."
+                "1 for the kind of the last probe result (healthy, status, body_mismatch, timeout, refused, reset, tls_error, not_http, closed_before_request, other, none)."
             )
             for r in reports {
                 out.sample("tessera_lb_probe_last_result", labels(r) + [("result", Self.kind(of: r.lastResult))], 1)
@@ -181,6 +181,8 @@ enum MetricsPage {
         case .refused: "refused"
         case .reset: "reset"
         case .tlsError: "tls_error"
+        case .notHTTP: "not_http"
+        case .closedBeforeRequest: "closed_before_request"
         case .other: "other"
         }
     }

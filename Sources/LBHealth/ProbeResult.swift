@@ -10,6 +10,12 @@ public enum ProbeResult: Sendable, Equatable, CustomStringConvertible {
     case refused
     case reset
     case tlsError(String)
+    /// The port answered, but not with an HTTP status line (a banner, an echo, TLS bytes): most likely the
+    /// probe points at a port that is not the node's Tessera HTTP server.
+    case notHTTP
+    /// The port accepted the connection, which was closed before the request went out: the server closed it at
+    /// once, or spoke first (a banner, as SSH, SMTP or MySQL send), which no HTTP server does.
+    case closedBeforeRequest
     case other(String)
 
     public var isHealthy: Bool { self == .healthy }
@@ -26,6 +32,9 @@ public enum ProbeResult: Sendable, Equatable, CustomStringConvertible {
         case .refused: "connection refused"
         case .reset: "connection reset"
         case .tlsError(let text): "TLS error: \(text)"
+        case .notHTTP: "not an HTTP response (is --health-port the node's P2P port?)"
+        case .closedBeforeRequest:
+            "closed before the request was sent: the port closed at once or spoke first (is --health-port the node's P2P port?)"
         case .other(let text): text
         }
     }

@@ -117,6 +117,11 @@ public final class Prober: Sendable {
             if e == .remoteConnectionClosed { return .reset }
         }
         if error is NIOSSLError || error is BoringSSLError { return .tlsError("\(error)") }
+        if let e = error as? HTTPParserError { return classify(e) }
+        if case ByteToMessageDecoderError.dataReceivedInErrorState(let inner, _) = error { return classify(inner) }
+        // What the request sees when the connection closed before it was written: bytes that came first fail the
+        // HTTP parser on the idle connection, and the client closes it (the parser error goes elsewhere).
+        if let e = error as? ChannelError, e == .ioOnClosedChannel { return .closedBeforeRequest }
         if let e = error as? IOError {
             if e.errnoCode == ECONNREFUSED { return .refused }
             if e.errnoCode == ECONNRESET || e.errnoCode == EPIPE { return .reset }
@@ -130,6 +135,16 @@ public final class Prober: Sendable {
             return .tlsError(text)
         }
         return .other(text)
+    }
+
+    /// The HTTP parser's errors, which name parser states ("invalid constant string"), said in an operator's
+    /// words: a reply that does not even start with an HTTP status line means the probe reached something
+    /// other than an HTTP server.
+    static func classify(_ error: HTTPParserError) -> ProbeResult {
+        switch error {
+        case .invalidConstant, .invalidVersion, .invalidStatus: .notHTTP
+        default: .other("malformed HTTP response: \(error)")
+        }
     }
 
     /// Closes the HTTP client.
