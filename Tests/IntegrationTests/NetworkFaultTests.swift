@@ -188,7 +188,12 @@ struct NetworkFaultTests {
         let down = eventually(within: 5) { !harness.balancer.nodes[0].isMarkedUp }
         let took = monotonicSeconds() - slowAt
         #expect(down, "n1 marked down")
-        let n1 = try #require(health.report.first { $0.target.node == 0 })
+        // The node's state flips before the probe report is written: wait for the report to say so too.
+        var n1 = try #require(health.report.first { $0.target.node == 0 })
+        _ = eventually(within: 2) {
+            n1 = health.report.first { $0.target.node == 0 } ?? n1
+            return !n1.isUp
+        }
         #expect(n1.lastResult == .timeout, "last probe: \(String(describing: n1.lastResult))")
         #expect(!n1.isUp)
         // Two probes that each waited out 800 ms.
