@@ -46,12 +46,20 @@ public final class ServiceNodeCounters: @unchecked Sendable {
     public let nodes: [String]
     private let block: UnsafeMutablePointer<Atomic<Int>>
     private let count: Int
+    /// Stored, so that indexing reads two integers (`allCases` would build an array).
+    private let nodeCount: Int
+    private let counterCount: Int
 
     public init(services: [String], nodes: [String]) {
         self.services = services
         self.nodes = nodes
-        count = services.count * nodes.count * Counter.allCases.count
-        block = .allocate(capacity: max(1, count))
+        nodeCount = nodes.count
+        counterCount = Counter.allCases.count
+        count = services.count * nodeCount * counterCount
+        // Whole cache lines of its own, so that no other worker's writes share a line with this one's.
+        let bytes = (max(1, count) * MemoryLayout<Atomic<Int>>.stride + 63) / 64 * 64
+        block = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            .bindMemory(to: Atomic<Int>.self, capacity: max(1, count))
         for i in 0..<count { (block + i).initialize(to: Atomic(0)) }
     }
 
@@ -60,16 +68,15 @@ public final class ServiceNodeCounters: @unchecked Sendable {
         block.deallocate()
     }
 
-    /// Adds `delta` to one count; only the owning worker calls this.
+    /// Adds `delta` to `counter` of `service` (index) and `node` (index); only the owning worker calls this.
     @inline(__always)
-    func bump(service: Int32, node: Int32, _ counter: Counter, _ delta: Int = 1) {
-        let i = (Int(service) * nodes.count + Int(node)) * Counter.allCases.count + counter.rawValue
-        block[i].bump(delta)
+    func bump(_ service: Int32, _ node: Int32, _ counter: Counter, _ delta: Int = 1) {
+        block[(Int(service) * nodeCount + Int(node)) * counterCount + counter.rawValue].bump(delta)
     }
 
     /// One count now (a relaxed load).
     public func load(service: Int, node: Int, _ counter: Counter) -> Int {
-        block[(service * nodes.count + node) * Counter.allCases.count + counter.rawValue].load(ordering: .relaxed)
+        block[(service * nodeCount + node) * counterCount + counter.rawValue].load(ordering: .relaxed)
     }
 
     /// Every count now, by service and node name (all of them, zeros too).
