@@ -75,6 +75,34 @@ enum MetricsPage {
         for node in nodes {
             out.sample("tessera_lb_node_connect_failures_total", [("node", node.name)], node.connectFailures.load(ordering: .relaxed))
         }
+        let totals = WorkerTotals(view.counters())
+        let keys = totals.serviceNodeKeys(services: view.services.map(\.name), nodes: nodes.map(\.name))
+        func perServiceNode(_ name: String, _ help: String, _ counter: ServiceNodeCounters.Counter) {
+            out.family(name, .counter, help)
+            for key in keys {
+                out.sample(name, [("service", key.service), ("node", key.node)], totals.serviceNodes[key]?[counter] ?? 0)
+            }
+        }
+        perServiceNode(
+            "tessera_lb_service_node_connections_total", "Connections established to the node for the service.", .connections
+        )
+        out.family(
+            "tessera_lb_service_node_bytes_total", .counter,
+            "Bytes forwarded between the service's clients and the node: direction up is client to node, down is node to client."
+        )
+        for key in keys {
+            let counts = totals.serviceNodes[key] ?? .init()
+            let labels = [("service", key.service), ("node", key.node)]
+            out.sample("tessera_lb_service_node_bytes_total", labels + [("direction", "up")], counts[.bytesUp])
+            out.sample("tessera_lb_service_node_bytes_total", labels + [("direction", "down")], counts[.bytesDown])
+        }
+        perServiceNode(
+            "tessera_lb_service_node_connect_failures_total", "Failed connects to the node for the service.", .connectFailures
+        )
+        perServiceNode(
+            "tessera_lb_service_node_retries_total",
+            "Connects to the node for the service made after another node failed for the same client.", .retries
+        )
         out.family(
             "tessera_lb_service_node_available", .gauge,
             "1 while the node takes new connections of the service (its state for that service is up)."
@@ -115,6 +143,19 @@ enum MetricsPage {
                 "When the target's verdict last changed (or probing began), seconds since the epoch."
             )
             for r in reports { out.sample("tessera_lb_probe_last_change_timestamp_seconds", labels(r), r.since.timeIntervalSince1970) }
+            out.family("tessera_lb_probe_duration_seconds", .histogram, "How long the target's probes took, seconds.")
+            for r in reports {
+                for (i, bound) in ProbeLatency.bounds.enumerated() {
+                    out.sample("tessera_lb_probe_duration_seconds_bucket", labels(r) + [("le", "\(bound)")], r.latency.cumulative(upTo: i))
+                }
+                out.sample("tessera_lb_probe_duration_seconds_bucket", labels(r) + [("le", "+Inf")], r.latency.count)
+                out.sample("tessera_lb_probe_duration_seconds_sum", labels(r), r.latency.sum)
+                out.sample("tessera_lb_probe_duration_seconds_count", labels(r), r.latency.count)
+            }
+            out.family(
+                "tessera_lb_probe_last_duration_seconds", .gauge, "How long the target's last probe took, seconds (0: not probed yet)."
+            )
+            for r in reports { out.sample("tessera_lb_probe_last_duration_seconds", labels(r), r.latency.last ?? 0) }
         }
 
         // MARK: - Workers

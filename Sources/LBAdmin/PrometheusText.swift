@@ -5,6 +5,7 @@ struct PrometheusText {
     enum Kind: String {
         case counter
         case gauge
+        case histogram
     }
 
     /// The Content-Type a scraper expects for this format.

@@ -74,14 +74,17 @@ enum StatusPage {
         html += "</section>\n"
 
         html += "<section><h2>Nodes</h2><table><thead><tr><th>node</th><th>host</th><th>state</th><th>why</th><th>since</th>"
-        html += "<th class=\"n\">connections</th><th class=\"n\">connect failures</th><th class=\"n\">changes</th><th>last good probe</th></tr></thead><tbody>\n"
+        html += "<th class=\"n\">open</th><th class=\"n\">connections</th><th class=\"n\">client → node</th><th class=\"n\">node → client</th>"
+        html += "<th class=\"n\">connect failures</th><th class=\"n\">changes</th><th>last good probe</th></tr></thead><tbody>\n"
         for node in report.nodes {
             let lastGood = node.probes.compactMap(\.lastGood).min()
             html += "<tr data-node=\"\(escape(node.name))\" data-state=\"\(node.state.rawValue)\">"
             html += "<td class=\"name\">\(escape(node.name))</td><td>\(escape(node.host))</td>"
             html += "<td>\(badge(node.state))</td><td class=\"why\">\(escape(node.reason))</td>"
             html += "<td>\(since(node.since, now: now))</td>"
-            html += "<td class=\"n\">\(node.activeConnections)</td><td class=\"n\">\(node.connectFailures)</td>"
+            html += "<td class=\"n\">\(node.activeConnections)</td><td class=\"n\">\(node.traffic.connections)</td>"
+            html += "<td class=\"n\">\(escape(bytes(node.traffic.bytesUp)))</td><td class=\"n\">\(escape(bytes(node.traffic.bytesDown)))</td>"
+            html += "<td class=\"n\">\(node.connectFailures)</td>"
             html += "<td class=\"n\">\(node.stateChanges)</td>"
             html += "<td>\(report.health ? lastGood.map { escape(ago($0, now: now)) } ?? "never" : "probes off")</td></tr>\n"
         }

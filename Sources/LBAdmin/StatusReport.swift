@@ -36,6 +36,27 @@ public struct StatusReport: Sendable, Codable {
         public var lastResult: String?
         public var lastGood: Date?
         public var since: Date
+        /// How long the last probe took, seconds.
+        public var lastDuration: Double?
+    }
+
+    /// What went through a node (for one service, or all together) since the balancer started.
+    public struct NodeTraffic: Sendable, Codable {
+        /// Connections established to the node.
+        public var connections: Int
+        /// Client to node.
+        public var bytesUp: Int
+        /// Node to client.
+        public var bytesDown: Int
+        /// Connects to the node made after another node failed for the same client.
+        public var retries: Int
+
+        init(_ counts: ServiceNodeCounters.Counts) {
+            connections = counts[.connections]
+            bytesUp = counts[.bytesUp]
+            bytesDown = counts[.bytesDown]
+            retries = counts[.retries]
+        }
     }
 
     public struct Node: Sendable, Codable {
@@ -51,6 +72,8 @@ public struct StatusReport: Sendable, Codable {
         /// Open connections to the node, all services together.
         public var activeConnections: Int
         public var connectFailures: Int
+        /// All services together.
+        public var traffic: NodeTraffic
         /// State changes seen since the admin listener started.
         public var stateChanges: Int
         public var probes: [Probe]
@@ -61,6 +84,9 @@ public struct StatusReport: Sendable, Codable {
         public var state: NodeStateName
         public var reason: String
         public var since: Date
+        /// This service's connections to the node.
+        public var traffic: NodeTraffic
+        public var connectFailures: Int
     }
 
     public struct Service: Sendable, Codable {
@@ -103,11 +129,13 @@ public struct StatusReport: Sendable, Codable {
                 markedUp: node.state.isMarkedUp,
                 activeConnections: node.state.activeConnections.load(ordering: .relaxed),
                 connectFailures: node.state.connectFailures.load(ordering: .relaxed),
+                traffic: NodeTraffic(totals.node(node.state.name)),
                 stateChanges: seen.changes[n],
                 probes: reports.filter { $0.target.node == n }.map {
                     Probe(
                         port: $0.target.port, service: $0.target.serviceName, up: $0.isUp,
-                        lastResult: $0.lastResult?.description, lastGood: $0.lastGood, since: $0.since
+                        lastResult: $0.lastResult?.description, lastGood: $0.lastGood, since: $0.since,
+                        lastDuration: $0.latency.last
                     )
                 }
             )
@@ -120,9 +148,10 @@ public struct StatusReport: Sendable, Codable {
                 nodePort: service.nodePort,
                 available: states.filter { $0.condition.state == .up }.count,
                 nodes: states.enumerated().map { n, held in
-                    ServiceNode(
+                    let counts = totals.serviceNodes[.init(service: service.name, node: view.nodes[n].state.name)] ?? .init()
+                    return ServiceNode(
                         name: view.nodes[n].state.name, state: held.condition.state, reason: held.condition.reason,
-                        since: held.since
+                        since: held.since, traffic: NodeTraffic(counts), connectFailures: counts[.connectFailures]
                     )
                 }
             )

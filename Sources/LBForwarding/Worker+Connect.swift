@@ -12,6 +12,7 @@ extension Worker {
         while let node = picker.pick(from: plan.nodes, service: serviceIndex, excluding: slots[i].tried, now: now)
             ?? (plan.allDownFallback ? picker.pickLeastRecentlyFailed(from: plan.nodes, excluding: slots[i].tried) : nil)
         {
+            if slots[i].tried.bits != 0 { counters.serviceNodes.bump(slots[i].service, Int32(node), .retries) }
             slots[i].tried.insert(node)
             let state = plan.nodes[node]
             do {
@@ -37,6 +38,7 @@ extension Worker {
             } catch let error {
                 if error.call == "socket" { break }  // our descriptors ran out: not the node's fault
                 counters.connectFailures.bump()
+                counters.serviceNodes.bump(slots[i].service, Int32(node), .connectFailures)
                 plan.passiveHealth.recordFailure(state, now: now)
                 counters.retries.bump()
             }
@@ -99,6 +101,7 @@ extension Worker {
         slots[i].phase = .established
         slots[i].writable.1 = true
         plan.passiveHealth.recordSuccess(plan.nodes[Int(slots[i].node)])
+        counters.serviceNodes.bump(slots[i].service, slots[i].node, .connections)
         if plan.idleTimeoutMs > 0 {
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.append(i, to: &slots.idle)
@@ -115,6 +118,7 @@ extension Worker {
     func connectFailed(_ i: Int32, error: Int32) {
         slots.unlink(i, from: &slots.connecting)
         counters.connectFailures.bump()
+        counters.serviceNodes.bump(slots[i].service, slots[i].node, .connectFailures)
         let node = plan.nodes[Int(slots[i].node)]
         plan.passiveHealth.recordFailure(node, now: now)
         dropNodeSocket(i, watched: true)

@@ -136,6 +136,7 @@ extension Worker {
             return
         }
         if side == 0 { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
+        counters.serviceNodes.bump(slots[i].service, slots[i].node, side == 0 ? .bytesUp : .bytesDown, Int(result))
         d.start += result
         var more = true
         if d.start >= bufferLength[Int(d.head)] {

@@ -65,7 +65,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.index = index
         self.plan = plan
         self.shared = shared
-        self.counters = WorkerCounters()
+        self.counters = WorkerCounters(services: plan.services.map(\.name), nodes: plan.nodes.map(\.name))
         self.events = events
         self.wakeFd = try EventFd.make()
         self.listeners = listeners

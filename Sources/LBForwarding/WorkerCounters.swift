@@ -23,8 +23,23 @@ public final class WorkerCounters: Sendable {
     public let buffersRanOut = Atomic<Int>(0)
     /// Connections closed because their node was marked down.
     public let closedOnMarkDown = Atomic<Int>(0)
+    /// Per service and node: the worker's own (empty in a sum, which keeps its counts in `summed`).
+    public let serviceNodes: ServiceNodeCounters
+    /// A sum's per service and node counts, by name (services and nodes differ between engines after a reload).
+    private let summed = Mutex<[ServiceNodeCounters.Key: ServiceNodeCounters.Counts]>([:])
 
-    public init() {}
+    /// A worker's counters, with a count per service and node of these names (index = the plan's); a sum's,
+    /// with none.
+    public init(services: [String] = [], nodes: [String] = []) {
+        serviceNodes = ServiceNodeCounters(services: services, nodes: nodes)
+    }
+
+    /// The counts per service and node, by name: a worker's own, or what was added to a sum.
+    public func serviceNodeTotals() -> [ServiceNodeCounters.Key: ServiceNodeCounters.Counts] {
+        var totals = serviceNodes.totals()
+        for (key, counts) in summed.withLock({ $0 }) { totals[key, default: .init()].add(counts) }
+        return totals
+    }
 
     /// Adds `other`'s counts to these (a sum over workers or engines); its gauges too when `gauges`.
     public func add(_ other: WorkerCounters, gauges: Bool) {
@@ -43,6 +58,10 @@ public final class WorkerCounters: Sendable {
         sum(movedToSplice, other.movedToSplice)
         sum(buffersRanOut, other.buffersRanOut)
         sum(closedOnMarkDown, other.closedOnMarkDown)
+        let theirs = other.serviceNodeTotals()
+        summed.withLock { summed in
+            for (key, counts) in theirs { summed[key, default: .init()].add(counts) }
+        }
         guard gauges else { return }
         sum(open, other.open)
         sum(pipesInUse, other.pipesInUse)

@@ -49,6 +49,8 @@ public final class HealthChecker: Sendable {
         public let lastResult: ProbeResult?
         public let lastGood: Date?
         public let since: Date
+        /// How long its probes took, this checker's and those of the checkers it took over from.
+        public let latency: ProbeLatency
     }
 
     /// Where a target's probing picks up when a checker takes over from another (a reload): the verdict the
@@ -58,12 +60,17 @@ public final class HealthChecker: Sendable {
         public var lastResult: ProbeResult?
         public var lastGood: Date?
         public var since: Date
+        public var latency: ProbeLatency
 
-        public init(isUp: Bool, lastResult: ProbeResult? = nil, lastGood: Date? = nil, since: Date = Date()) {
+        public init(
+            isUp: Bool, lastResult: ProbeResult? = nil, lastGood: Date? = nil, since: Date = Date(),
+            latency: ProbeLatency = ProbeLatency()
+        ) {
             self.isUp = isUp
             self.lastResult = lastResult
             self.lastGood = lastGood
             self.since = since
+            self.latency = latency
         }
     }
 
@@ -103,7 +110,7 @@ public final class HealthChecker: Sendable {
             zip(targets, carried).map { target, carried in
                 Report(
                     target: target, isUp: carried?.isUp ?? timing.startUp, lastResult: carried?.lastResult,
-                    lastGood: carried?.lastGood, since: carried?.since ?? now
+                    lastGood: carried?.lastGood, since: carried?.since ?? now, latency: carried?.latency ?? ProbeLatency()
                 )
             }
         )
@@ -136,6 +143,7 @@ public final class HealthChecker: Sendable {
         var machine = HealthStateMachine(rise: timing.rise, fall: timing.fall, startUp: carried[index]?.isUp ?? timing.startUp)
         var lastGood: Date? = carried[index]?.lastGood
         var since = carried[index]?.since ?? Date()
+        var latency = carried[index]?.latency ?? ProbeLatency()
         // Spread the first probes over one interval.
         try? await Task.sleep(for: .milliseconds(Int.random(in: 0...max(1, timing.intervalMs / 4))))
         while !Task.isCancelled {
@@ -154,6 +162,8 @@ public final class HealthChecker: Sendable {
             // Cancelled (stopped, or replaced by a reload's checker, which took over the node's verdict): a probe
             // that was under way changes nothing.
             if Task.isCancelled { break }
+            let took = ContinuousClock.now - started
+            latency.record(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
             if result.isHealthy { lastGood = Date() }
             if let transition = machine.record(success: result.isHealthy) {
                 since = Date()
@@ -162,8 +172,11 @@ public final class HealthChecker: Sendable {
             let isUp = machine.isUp
             let seen = lastGood
             let changedAt = since
+            let durations = latency
             reports.withLock {
-                $0[index] = Report(target: target, isUp: isUp, lastResult: result, lastGood: seen, since: changedAt)
+                $0[index] = Report(
+                    target: target, isUp: isUp, lastResult: result, lastGood: seen, since: changedAt, latency: durations
+                )
             }
             let base = machine.isChanging ? timing.fastIntervalMs : timing.intervalMs
             let jitter = Int.random(in: -(base / 10)...(base / 10))

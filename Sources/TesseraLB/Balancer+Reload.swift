@@ -201,7 +201,9 @@ extension Balancer {
                     && report.target.serviceName == target.serviceName
             }
             guard let seen else { return HealthChecker.Carried(isUp: isUp) }
-            return HealthChecker.Carried(isUp: isUp, lastResult: seen.lastResult, lastGood: seen.lastGood, since: seen.since)
+            return HealthChecker.Carried(
+                isUp: isUp, lastResult: seen.lastResult, lastGood: seen.lastGood, since: seen.since, latency: seen.latency
+            )
         }
     }
 

@@ -150,6 +150,150 @@ struct AdminTests {
         print("metrics: \(scrapes) scrapes during \(total) connections")
     }
 
+    @Test(
+        "per service and node, metrics and status add up to what the clients did with each node",
+        .timeLimit(.minutes(1)), arguments: allEngines
+    )
+    func perNodeMetricsAddUp(path: DataPath) throws {
+        // n1 and n2 answer (and name themselves); nothing listens on n3's address, so its connects are refused
+        // and retried on the others.
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "p2p"), .http(service: "q2t")])
+        let harness = try Harness(hosts: group.hosts + ["127.0.0.9"], nodePorts: group.ports, group: group, path: path) {
+            $0.services[0].name = "p2p"
+            $0.services[1].name = "q2t"
+        }
+        defer { harness.stop() }
+        let admin = try Admin(harness)
+        defer { admin.stop() }
+
+        /// What the clients did with one service and node: connections, bytes sent, bytes received.
+        struct Seen { var connections = 0, up = 0, down = 0 }
+        let seen = Mutex<[String: Seen]>([:])
+        let failures = Mutex<[String]>([])
+        let clients = 4
+        let perClient = 30
+        let threads = (0..<clients).map { c in
+            Thread {
+                for k in 0..<perClient {
+                    let service = (c + k) % 2
+                    do {
+                        let socket = try harness.connect(service)
+                        let body = TestData.bytes(count: 8 * (1 + (c * perClient + k) * 37 % 5_000), seed: UInt64(k))
+                        let head = "POST /send HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n"
+                        try socket.send(Array(head.utf8) + body)
+                        let reply = try socket.receiveAll()
+                        socket.close()
+                        let text = String(decoding: reply, as: UTF8.self)
+                        guard let at = text.range(of: "\"node\":\""), let node = text[at.upperBound...].split(separator: "\"").first else {
+                            failures.withLock { $0.append("no node in \(text.prefix(200))") }
+                            continue
+                        }
+                        let key = "\(service == 0 ? "p2p" : "q2t")/\(node)"
+                        seen.withLock {
+                            $0[key, default: Seen()].connections += 1
+                            $0[key, default: Seen()].up += head.utf8.count + body.count
+                            $0[key, default: Seen()].down += reply.count
+                        }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        #expect(eventually(within: 40) { threads.allSatisfy(\.isFinished) })
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
+        let expected = seen.withLock { $0 }
+        #expect(expected.values.reduce(0) { $0 + $1.connections } == clients * perClient)
+        #expect(expected.keys.allSatisfy { !$0.hasSuffix("/n3") })
+
+        func series(_ family: String, _ service: String, _ node: String, _ extra: String = "") -> String {
+            "\(family){service=\"\(service)\",node=\"\(node)\"\(extra)}"
+        }
+        var last: [String: Double] = [:]
+        var mismatches: [String] = []
+        let addsUp = try eventually(within: 5) {
+            last = try admin.metrics()
+            mismatches = []
+            for service in ["p2p", "q2t"] {
+                for node in ["n1", "n2", "n3"] {
+                    let want = expected["\(service)/\(node)"] ?? Seen()
+                    let got = Seen(
+                        connections: Int(last[series("tessera_lb_service_node_connections_total", service, node)] ?? -1),
+                        up: Int(last[series("tessera_lb_service_node_bytes_total", service, node, ",direction=\"up\"")] ?? -1),
+                        down: Int(last[series("tessera_lb_service_node_bytes_total", service, node, ",direction=\"down\"")] ?? -1)
+                    )
+                    if got.connections != want.connections || got.up != want.up || got.down != want.down {
+                        mismatches.append("\(service)/\(node): clients \(want), metrics \(got)")
+                    }
+                }
+            }
+            return mismatches.isEmpty && last["tessera_lb_open_connections"] == 0
+        }
+        #expect(addsUp, "\(mismatches)")
+        // Every refused connect to n3 was retried on n1 or n2, and counted there as a retry.
+        let n3Failures = sum(last, "tessera_lb_service_node_connect_failures_total", having: "node=\"n3\"")
+        #expect(n3Failures > 0, "n3 was tried")
+        #expect(n3Failures == sum(last, "tessera_lb_worker_connect_failures_total"))
+        #expect(sum(last, "tessera_lb_service_node_connect_failures_total") == n3Failures)
+        #expect(sum(last, "tessera_lb_service_node_retries_total") == sum(last, "tessera_lb_worker_retries_total"))
+        #expect(sum(last, "tessera_lb_service_node_retries_total", having: "node=\"n3\"") == 0)
+        #expect(sum(last, "tessera_lb_service_node_retries_total") == n3Failures)
+
+        // The status JSON says the same, per node and per service and node.
+        let report = try admin.status()
+        for node in report.nodes {
+            let want = expected.filter { $0.key.hasSuffix("/\(node.name)") }.values
+            #expect(node.traffic.connections == want.reduce(0) { $0 + $1.connections }, "\(node.name)")
+            #expect(node.traffic.bytesUp == want.reduce(0) { $0 + $1.up }, "\(node.name)")
+            #expect(node.traffic.bytesDown == want.reduce(0) { $0 + $1.down }, "\(node.name)")
+        }
+        for service in report.services {
+            for node in service.nodes {
+                let want = expected["\(service.name)/\(node.name)"] ?? Seen()
+                #expect(node.traffic.connections == want.connections && node.traffic.bytesUp == want.up, "\(service.name)/\(node.name)")
+            }
+        }
+        #expect(report.services.flatMap(\.nodes).reduce(0) { $0 + $1.connectFailures } == n3Failures)
+    }
+
+    @Test("probe durations: a node answering at once and one too slow land in their buckets", .timeLimit(.minutes(1)))
+    func probeDurations() throws {
+        let harness = try probedHarness()
+        defer { harness.stop() }
+        harness.group!.nodes[1].setMode(.slow)  // answers after 2 s: every probe of n2 runs into the 200 ms timeout
+        let admin = try Admin(harness)
+        defer { admin.stop() }
+
+        let p2p = harness.group!.ports[0]
+        func series(_ name: String, _ node: String, _ extra: String = "") -> String {
+            "\(name){node=\"\(node)\",port=\"\(p2p)\",service=\"\"\(extra)}"
+        }
+        var last: [String: Double] = [:]
+        #expect(
+            try eventually(within: 10) {
+                last = try admin.metrics()
+                return (last[series("tessera_lb_probe_duration_seconds_count", "n1")] ?? 0) >= 3
+                    && (last[series("tessera_lb_probe_duration_seconds_count", "n2")] ?? 0) >= 3
+            },
+            "\(last.filter { $0.key.hasPrefix("tessera_lb_probe_duration") })"
+        )
+        // n2's probes all gave up at the timeout: none was quick, each took about 200 ms.
+        let n2Count = last[series("tessera_lb_probe_duration_seconds_count", "n2")] ?? 0
+        let n2Sum = last[series("tessera_lb_probe_duration_seconds_sum", "n2")] ?? 0
+        #expect(last[series("tessera_lb_probe_duration_seconds_bucket", "n2", ",le=\"0.1\"")] == 0)
+        #expect(n2Sum / n2Count >= 0.19 && n2Sum / n2Count < 2, "mean \(n2Sum / n2Count) s")
+        #expect((last[series("tessera_lb_probe_last_duration_seconds", "n2")] ?? 0) >= 0.19)
+        #expect(last[series("tessera_lb_probe_last_result", "n2", ",result=\"timeout\"")] == 1)
+        // n1 answers on loopback at once: some of its probes took less than 100 ms, and it is up.
+        #expect((last[series("tessera_lb_probe_duration_seconds_bucket", "n1", ",le=\"0.1\"")] ?? 0) > 0)
+        #expect((last[series("tessera_lb_probe_last_duration_seconds", "n1")] ?? 0) > 0)
+        #expect(last[series("tessera_lb_probe_last_result", "n1", ",result=\"healthy\"")] == 1)
+        // The status JSON carries the last duration too.
+        let n2 = try admin.status().nodes[1]
+        #expect((n2.probes.first?.lastDuration ?? 0) >= 0.19)
+    }
+
     // MARK: - Status
 
     @Test("the status JSON and page show a node go down, why, and come back", .timeLimit(.minutes(1)))

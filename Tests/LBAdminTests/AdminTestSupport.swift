@@ -1,11 +1,11 @@
 import Foundation
 import LBBalancing
-import LBForwarding
-import LBHealth
 import Logging
 import Synchronization
 
 @testable import LBAdmin
+@testable import LBForwarding
+@testable import LBHealth
 
 /// A balancer's view without a balancer: bare node states and worker counters the test sets by hand.
 final class ViewFixture: Sendable {
@@ -15,9 +15,9 @@ final class ViewFixture: Sendable {
     let changes: Counter
     let view: BalancerView
 
-    init(nodes names: [String] = ["n1", "n2"], workers: Int = 2, health: Bool = false) {
+    init(nodes names: [String] = ["n1", "n2"], workers: Int = 2, health: Bool = false, reports: [HealthChecker.Report] = []) {
         let nodes = names.map { NodeState(name: $0) }
-        let counters = (0..<workers).map { _ in WorkerCounters() }
+        let counters = (0..<workers).map { _ in WorkerCounters(services: ["p2p", "q2t"], nodes: names) }
         self.nodes = nodes
         self.counters = counters
         let changes = Counter()
@@ -36,7 +36,7 @@ final class ViewFixture: Sendable {
             healthEnabled: health,
             counters: { counters },
             openConnections: { counters.reduce(0) { $0 + $1.open.load(ordering: .relaxed) } },
-            probeReport: { [] },
+            probeReport: { reports },
             nodesChanged: { changes.value.add(1, ordering: .relaxed) }
         )
     }
