@@ -3,7 +3,8 @@ import LBEngine
 public import LBSystem
 
 /// Whether the io_uring engine can run here, found at start by doing what the engine does on a scratch ring:
-/// set it up (disabled, then enabled), arm a multishot accept and a multishot poll, and see both complete.
+/// set it up (disabled, then enabled), arm a multishot accept and a multishot poll, register provided buffers
+/// and arm a multishot recv into them, and see each complete.
 public enum RingSupport {
     /// What the probe found.
     public enum Finding: Sendable {
@@ -88,17 +89,41 @@ public enum RingSupport {
             ring.submitAndWait(timeoutMilliseconds: 100)
             _ = ring.reap { data, result, flags in
                 let more = flags & IoUring.more != 0
-                if data == acceptToken.raw && accepted == nil { accepted = (result, more) }
+                if data == acceptToken.raw && accepted == nil {
+                    accepted = (result, more)
+                } else if data == acceptToken.raw && result >= 0 {
+                    closeDescriptor(result)
+                }
                 if data == EventToken.wake.raw && polled == nil { polled = (result, more) }
-                if data == acceptToken.raw && result >= 0 { closeDescriptor(result) }
             }
         }
+        defer { if let accepted, accepted.0 >= 0 { closeDescriptor(accepted.0) } }
         guard let accepted, accepted.0 >= 0, accepted.1 else {
             let why = accepted.map { $0.0 < 0 ? Errno.describe(-$0.0) : "not multishot" } ?? "no completion"
             return "multishot accept does not work here (\(why); it needs Linux 5.19)"
         }
         guard let polled, polled.0 & Int32(IoUring.pollIn) != 0, polled.1 else {
             return "multishot poll does not work here (it needs Linux 5.13)"
+        }
+        // The ring copy mover: a multishot recv into a registered provided-buffer ring.
+        do {
+            try ring.provideBuffers(count: 8, size: 64, group: 7)
+        } catch {
+            return "provided-buffer rings do not work here (\(error); they need Linux 5.19)"
+        }
+        let receiveToken = EventToken(slot: 0, generation: 0, side: 0, operation: EventToken.receive)
+        ring.prepareReceiveMultishot(accepted.0, group: 7, userData: receiveToken.raw)
+        if let client { _ = Socket.write(client.fd, from: "x", count: 1) }
+        var received: (Int32, UInt32)?
+        while received == nil && MonotonicClock.nowMilliseconds() < deadline + 1_000 {
+            ring.submitAndWait(timeoutMilliseconds: 100)
+            _ = ring.reap { data, result, flags in
+                if data == receiveToken.raw && received == nil { received = (result, flags) }
+            }
+        }
+        guard let received, received.0 == 1, received.1 & IoUring.bufferFlag != 0, received.1 & IoUring.more != 0 else {
+            let why = received.map { $0.0 < 0 ? Errno.describe(-$0.0) : "not multishot" } ?? "no completion"
+            return "multishot recv into provided buffers does not work here (\(why); it needs Linux 6.0)"
         }
         return nil
     }
