@@ -9,6 +9,9 @@ let package = Package(
     products: [
         .executable(name: "tessera-lb", targets: ["tessera-lb"]),
         .library(name: "TesseraLB", targets: ["TesseraLB"]),
+        // The data path's pure parts, for the micro-benchmarks in bench/micro (a nested package, so that
+        // `swift test` never builds them).
+        .library(name: "LBHotPaths", targets: ["LBBalancing", "LBEngine", "LBForwarding"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

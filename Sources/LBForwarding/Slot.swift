@@ -36,8 +36,8 @@ struct Direction {
 
 /// The state of one proxied connection. Lives in a preallocated `SlotTable`; reached from the epoll data
 /// word by index, checked by generation.
-struct Slot {
-    enum Phase: UInt8 {
+@_spi(Benchmarks) public struct Slot {
+    @_spi(Benchmarks) public enum Phase: UInt8 {
         case free
         /// Waiting for the node connection; the client's bytes are not read yet, so a failed connect can be
         /// retried on the next node with nothing lost.
@@ -48,8 +48,8 @@ struct Slot {
         case closing
     }
 
-    var generation: UInt32 = 0
-    var phase: Phase = .free
+    @_spi(Benchmarks) public var generation: UInt32 = 0
+    @_spi(Benchmarks) public var phase: Phase = .free
     var service: Int32 = 0
     var node: Int32 = -1
     var tried = NodeSet()
@@ -66,7 +66,7 @@ struct Slot {
     /// Node -> client.
     var down = Direction()
     /// The connect deadline while connecting; the idle deadline when established (if an idle timeout is set).
-    var deadline: Int64 = 0
+    @_spi(Benchmarks) public var deadline: Int64 = 0
     /// Intrusive links of the deadline list (-1: none) and of the free list.
     var prev: Int32 = -1
     var next: Int32 = -1

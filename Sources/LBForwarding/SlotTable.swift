@@ -2,24 +2,24 @@
 ///
 /// One allocation at start, every slot initialized then (so about 0.33 KiB resident per slot of --max-conns
 /// from the start: measured by bench/run; initializing lazily would save it). The table owns the pointer;
-/// everything else reaches slots by index.
-final class SlotTable {
-    let capacity: Int
-    private let slots: UnsafeMutablePointer<Slot>
+/// everything else reaches slots by index. `@_spi(Benchmarks)` lets bench/micro reach it; nothing else does.
+@_spi(Benchmarks) public final class SlotTable {
+    @_spi(Benchmarks) public let capacity: Int
+    @usableFromInline let slots: UnsafeMutablePointer<Slot>
     private var freeHead: Int32 = -1
-    private(set) var inUse: Int = 0
+    @_spi(Benchmarks) public private(set) var inUse: Int = 0
 
     /// A FIFO of slots whose deadlines were all set with the same timeout, so the head expires first.
-    struct DeadlineList {
-        var head: Int32 = -1
-        var tail: Int32 = -1
-        var isEmpty: Bool { head < 0 }
+    @_spi(Benchmarks) public struct DeadlineList {
+        @_spi(Benchmarks) public var head: Int32 = -1
+        @_spi(Benchmarks) public var tail: Int32 = -1
+        @_spi(Benchmarks) public var isEmpty: Bool { head < 0 }
     }
 
-    var connecting = DeadlineList()
-    var idle = DeadlineList()
+    @_spi(Benchmarks) public var connecting = DeadlineList()
+    @_spi(Benchmarks) public var idle = DeadlineList()
 
-    init(capacity: Int) {
+    @_spi(Benchmarks) public init(capacity: Int) {
         self.capacity = capacity
         slots = .allocate(capacity: capacity)
         slots.initialize(repeating: Slot(), count: capacity)
@@ -36,15 +36,17 @@ final class SlotTable {
     }
 
     /// Direct access to a slot; the index must come from `allocate` or a checked token.
-    @inline(__always)
-    subscript(_ i: Int32) -> Slot {
+    // Inlinable so that bench/micro inlines it as the workers do: called instead, the `_read` coroutine copies
+    // the Slot into a frame it allocates (153 bytes, one malloc per read; seen with bench/micro/run).
+    @inlinable @inline(__always)
+    @_spi(Benchmarks) public subscript(_ i: Int32) -> Slot {
         _read { yield slots[Int(i)] }
         _modify { yield &slots[Int(i)] }
     }
 
     /// Takes a free slot; nil when all are in use.
     @inline(__always)
-    func allocate() -> Int32? {
+    @_spi(Benchmarks) public func allocate() -> Int32? {
         let i = freeHead
         guard i >= 0 else { return nil }
         freeHead = slots[Int(i)].next
@@ -57,7 +59,7 @@ final class SlotTable {
 
     /// Returns a slot; its generation moves on so queued events for it are recognised as stale.
     @inline(__always)
-    func release(_ i: Int32) {
+    @_spi(Benchmarks) public func release(_ i: Int32) {
         slots[Int(i)].phase = .free
         slots[Int(i)].generation = nextGeneration(slots[Int(i)].generation)
         slots[Int(i)].next = freeHead
@@ -76,7 +78,7 @@ final class SlotTable {
     // MARK: - Deadline lists
 
     @inline(__always)
-    func append(_ i: Int32, to list: inout DeadlineList) {
+    @_spi(Benchmarks) public func append(_ i: Int32, to list: inout DeadlineList) {
         slots[Int(i)].prev = list.tail
         slots[Int(i)].next = -1
         slots[Int(i)].inDeadlineList = true
@@ -85,7 +87,7 @@ final class SlotTable {
     }
 
     @inline(__always)
-    func unlink(_ i: Int32, from list: inout DeadlineList) {
+    @_spi(Benchmarks) public func unlink(_ i: Int32, from list: inout DeadlineList) {
         guard slots[Int(i)].inDeadlineList else { return }
         let prev = slots[Int(i)].prev
         let next = slots[Int(i)].next
@@ -98,7 +100,7 @@ final class SlotTable {
 
     /// Moves a slot to the tail (its deadline was pushed back by the same timeout as everyone else's).
     @inline(__always)
-    func touch(_ i: Int32, in list: inout DeadlineList) {
+    @_spi(Benchmarks) public func touch(_ i: Int32, in list: inout DeadlineList) {
         guard list.tail != i else { return }
         unlink(i, from: &list)
         append(i, to: &list)
