@@ -1,3 +1,4 @@
+import Glibc
 public import LBEngine
 public import LBSystem
 import Synchronization
@@ -18,6 +19,10 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
     private let shared = EngineShared()
     private var workers: [any WorkerLoop] = []
     private var threads: [WorkerThread] = []
+    /// `--log-connections`: the thread that takes the workers' records to the log, and how many dropped
+    /// records of each worker were reported.
+    private var logThread: WorkerThread?
+    private var droppedLogged: [Int] = []
     /// The port each service listens on (resolved when a configured port was 0).
     public private(set) var listeningPorts: [Int] = []
     /// The io_uring setup flags in use (io_uring engine only).
@@ -87,6 +92,29 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         for worker in workers {
             threads.append(WorkerThread { worker.run() })
         }
+        if plan.connectionLog != nil {
+            droppedLogged = Array(repeating: 0, count: workers.count)
+            logThread = WorkerThread { [self] in
+                while !shared.stop.load(ordering: .relaxed) {
+                    drainConnectionLogs()
+                    usleep(100_000)
+                }
+            }
+        }
+    }
+
+    /// `--log-connections`: hands every record the workers wrote to the plan's logger, on this thread.
+    private func drainConnectionLogs() {
+        guard let log = plan.connectionLog else { return }
+        for (w, worker) in workers.enumerated() {
+            guard let ring = worker.connectionLog else { continue }
+            ring.drain { log($0, 0) }
+            let dropped = ring.dropped.load(ordering: .relaxed)
+            if dropped > droppedLogged[w] {
+                log(ConnectionRecord(), dropped - droppedLogged[w])
+                droppedLogged[w] = dropped
+            }
+        }
     }
 
     /// Duplicates of every listening socket, by service, for the next engine (see `Engine.handOverListeners`).
@@ -141,6 +169,9 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         for worker in workers { worker.wake() }
         for thread in threads { thread.join() }
         threads.removeAll()
+        logThread?.join()
+        logThread = nil
+        drainConnectionLogs()  // what the workers wrote while closing
         workers.removeAll()
         for service in plan.services where service.listenAddress.family == .unix && !handedOver {
             UnixSocketPath.remove(service.listenAddress)

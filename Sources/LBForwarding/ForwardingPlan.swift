@@ -49,6 +49,9 @@ public struct ForwardingPlan: Sendable {
     public let closeSessionsOnMarkDown: Bool
     /// Called (rarely, off the per-event path) with one line worth logging: pipe budget spent, EMFILE...
     public let notice: @Sendable (String) -> Void
+    /// `--log-connections`: called on the engine's log thread with each ended connection's record, and with
+    /// the number of records dropped because a worker's ring was full (0 when none were). Nil: no records.
+    public let connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)?
 
     public init(
         services: [Service],
@@ -65,7 +68,8 @@ public struct ForwardingPlan: Sendable {
         nodeKeepaliveSeconds: Int = 30,
         allDownFallback: Bool = false,
         closeSessionsOnMarkDown: Bool = true,
-        notice: @escaping @Sendable (String) -> Void = { _ in }
+        notice: @escaping @Sendable (String) -> Void = { _ in },
+        connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)? = nil
     ) {
         precondition(nodes.count <= 64, "at most 64 nodes")
         self.services = services
@@ -83,5 +87,6 @@ public struct ForwardingPlan: Sendable {
         self.allDownFallback = allDownFallback
         self.closeSessionsOnMarkDown = closeSessionsOnMarkDown
         self.notice = notice
+        self.connectionLog = connectionLog
     }
 }

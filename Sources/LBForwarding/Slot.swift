@@ -71,6 +71,10 @@ struct Direction {
     var prev: Int32 = -1
     var next: Int32 = -1
     var inDeadlineList: Bool = false
+    /// When the client was accepted, and the bytes moved each way (for `--log-connections`).
+    var acceptedAt: Int64 = 0
+    var bytesUp: Int = 0
+    var bytesDown: Int = 0
     /// Ring copy: requests in flight (armed multishot recvs and sends).
     var inFlight: Int16 = 0
     /// Bytes move by the ring copy mover's requests (not by direct calls on readiness).

@@ -107,6 +107,7 @@ extension Worker {
         counters.open.bump()
         slots[i].phase = .connecting
         slots[i].client = client
+        slots[i].acceptedAt = now
         slots[i].service = Int32(service)
         slots[i].up.splicing = plan.mode == .splice
         slots[i].down.splicing = plan.mode == .splice

@@ -7,6 +7,16 @@ extension Worker {
     /// Ends a connection: closes both sockets (with a reset instead of a FIN when `reset`), returns pipes and
     /// buffers, and frees the slot. A pipe that may still hold bytes is closed rather than pooled.
     func finish(_ i: Int32, reset: Bool) {
+        if let connectionLog {
+            var record = ConnectionRecord()
+            record.service = slots[i].service
+            record.node = slots[i].node
+            record.durationMs = now - slots[i].acceptedAt
+            record.bytesUp = slots[i].bytesUp
+            record.bytesDown = slots[i].bytesDown
+            record.ending = reset ? .reset : (slots[i].node < 0 ? .noNode : .closed)
+            connectionLog.push(record)
+        }
         slots.unlink(i, from: &slots.connecting)
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)

@@ -163,6 +163,7 @@ extension Worker {
         }
         if moved > 0 {
             if upward { counters.bytesUp.bump(moved) } else { counters.bytesDown.bump(moved) }
+            if upward { slots[i].bytesUp += moved } else { slots[i].bytesDown += moved }
             counters.serviceNodes.bump(slots[i].service, slots[i].node, upward ? .bytesUp : .bytesDown, moved)
         }
         if upward {

@@ -136,6 +136,7 @@ extension Worker {
             return
         }
         if side == 0 { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
+        if side == 0 { slots[i].bytesUp += Int(result) } else { slots[i].bytesDown += Int(result) }
         counters.serviceNodes.bump(slots[i].service, slots[i].node, side == 0 ? .bytesUp : .bytesDown, Int(result))
         d.start += result
         var more = true

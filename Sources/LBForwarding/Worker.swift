@@ -7,6 +7,7 @@ import Synchronization
 /// What an engine needs of a worker, whatever its event source.
 protocol WorkerLoop: AnyObject, Sendable {
     var counters: WorkerCounters { get }
+    var connectionLog: ConnectionLogRing? { get }
     func run()
     func wake()
 }
@@ -55,6 +56,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var starved: [(slot: Int32, generation: UInt32, side: Int)] = []
     /// Ring copy: provided buffers holding received bytes (out of the kernel's ring).
     var buffersOut = 0
+    /// `--log-connections`: where ended connections' records go; nil when off.
+    let connectionLog: ConnectionLogRing?
 
     /// How much one connection may move in one turn before others get theirs.
     static var fairShareBytes: Int { 1 << 20 }
@@ -77,6 +80,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.picker = NodePicker(algorithm: plan.balance, start: index % max(1, plan.nodes.count))
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
+        connectionLog = plan.connectionLog == nil ? nil : ConnectionLogRing()
         if plan.mode != .splice, let ringEvents = events as? RingEvents {
             let count = Self.ringBufferCount
             try ringEvents.ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)

@@ -39,6 +39,9 @@ public final class StandInNode: Sendable {
     ///   - controlPort: when given, a TCP port on `host` taking lines such as `mode hang` from other processes.
     /// - Throws: `SystemError` when a port cannot be bound.
     public init(name: String, host: String = "127.0.0.1", ports: [Port], workers: Int = 1, controlPort: Int? = nil) throws {
+        // A client that resets while a long answer (GET /bytes/N) is still being written must cost the node
+        // that connection (EPIPE), not its life: write(2) raises SIGPIPE otherwise.
+        ProcessSetup.ignoreSIGPIPE()
         self.name = name
         self.host = host
         var resolved = ports

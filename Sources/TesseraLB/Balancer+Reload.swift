@@ -65,7 +65,9 @@ extension Balancer {
         let kept = Dictionary(before.nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let startUp = !config.health.enabled || config.health.initialState == .up
         let nodes = config.nodes.map { kept[$0.name] ?? NodeState(name: $0.name, initiallyUp: startUp) }
-        let plan = Self.makePlan(config, services: services, nodes: nodes, workers: workers, logger: logger)
+        let plan = Self.makePlan(
+            config, services: services, nodes: nodes, workers: workers, logger: logger, logConnections: logConnections
+        )
         let engine = try Self.makeEngine(plan: plan, choice: config.engine).engine
         let listeners: ListenerSet
         do {

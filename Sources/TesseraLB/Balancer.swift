@@ -30,6 +30,8 @@ public final class Balancer: @unchecked Sendable {
     /// Every engine that runs: the current one, and those a reload replaced while they drain.
     let generations = Generations()
     let logger: Logger
+    /// `--log-connections`: every engine's plan gets a connection logger.
+    let logConnections: Bool
     /// Serializes start, reload, drain and stop; guards what follows.
     let operations = NSLock()
     /// The plan and engine built by `init`, which `start` starts: generation 1.
@@ -61,8 +63,12 @@ public final class Balancer: @unchecked Sendable {
     /// Resolves every node's host name and builds the engine (nothing listens yet).
     ///
     /// - Throws: `BalancerError` naming the node whose host does not resolve, or a bad listen address.
-    public init(config: BalancerConfig, logger: Logger = Logger(label: "tessera-lb")) throws(BalancerError) {
+    /// - Parameter logConnections: log one line per connection when it ends (`--log-connections`).
+    public init(config: BalancerConfig, logger: Logger = Logger(label: "tessera-lb"), logConnections: Bool = false)
+        throws(BalancerError)
+    {
         self.logger = logger
+        self.logConnections = logConnections
         let hosts = try Self.resolve(config.nodes)
         let services = try Self.services(of: config, hosts: hosts)
         let startUp = !config.health.enabled || config.health.initialState == .up
@@ -78,7 +84,10 @@ public final class Balancer: @unchecked Sendable {
             )
         }
         running = Mutex(Running(config: config, nodes: nodes, hosts: hosts, health: health))
-        let plan = Self.makePlan(config, services: services, nodes: nodes, workers: config.workers ?? Self.cores(), logger: logger)
+        let plan = Self.makePlan(
+            config, services: services, nodes: nodes, workers: config.workers ?? Self.cores(), logger: logger,
+            logConnections: logConnections
+        )
         let (engine, why) = try Self.makeEngine(plan: plan, choice: config.engine)
         initial = (plan, engine, why)
     }
@@ -204,9 +213,12 @@ public final class Balancer: @unchecked Sendable {
     }
 
     static func makePlan(
-        _ config: BalancerConfig, services: [ForwardingPlan.Service], nodes: [NodeState], workers: Int, logger: Logger
+        _ config: BalancerConfig, services: [ForwardingPlan.Service], nodes: [NodeState], workers: Int, logger: Logger,
+        logConnections: Bool
     ) -> ForwardingPlan {
-        ForwardingPlan(
+        let serviceNames = services.map(\.name)
+        let nodeNames = nodes.map(\.name)
+        return ForwardingPlan(
             services: services,
             nodes: nodes,
             workers: workers,
@@ -221,8 +233,33 @@ public final class Balancer: @unchecked Sendable {
             nodeKeepaliveSeconds: config.nodeKeepaliveSeconds,
             allDownFallback: config.allDown == .leastRecentlyFailed,
             closeSessionsOnMarkDown: config.health.onMarkedDown == .shutdownSessions,
-            notice: { [logger] line in logger.warning("\(line)") }
+            notice: { [logger] line in logger.warning("\(line)") },
+            connectionLog: logConnections ? connectionLogger(services: serviceNames, nodes: nodeNames, logger: logger) : nil
         )
+    }
+
+    /// `--log-connections`: one `connection` line per record, and a warning for records dropped.
+    static func connectionLogger(services: [String], nodes: [String], logger: Logger)
+        -> @Sendable (ConnectionRecord, Int) -> Void
+    {
+        { record, dropped in
+            if dropped > 0 {
+                logger.warning("connection log: \(dropped) records dropped (a worker's ring was full)")
+                return
+            }
+            let ending: String
+            switch record.ending {
+            case .closed: ending = "closed"
+            case .reset: ending = "reset"
+            case .noNode: ending = "no_node"
+            }
+            let node = record.node >= 0 ? nodes[Int(record.node)] : "-"
+            let metadata: Logger.Metadata = [
+                "service": "\(services[Int(record.service)])", "node": "\(node)", "duration_ms": "\(record.durationMs)",
+                "bytes_up": "\(record.bytesUp)", "bytes_down": "\(record.bytesDown)", "end": "\(ending)",
+            ]
+            logger.info("connection", metadata: metadata)
+        }
     }
 
     /// What the probe loop probes and how, when active health is on.

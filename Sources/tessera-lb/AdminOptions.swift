@@ -47,7 +47,7 @@ struct AdminOptions: ParsableArguments {
     )
     var logLevel: String?
 
-    @Flag(name: .customLong("log-connections"), help: "A log line per connection (not implemented yet; see docs/operations.md).")
+    @Flag(name: .customLong("log-connections"), help: "A log line per connection when it ends: service, node, duration, bytes each way, how it ended.")
     var logConnections = false
 
     /// The flags checked and resolved.

@@ -28,12 +28,9 @@ struct RunCommand: ParsableCommand {
             return
         }
         let logger = admin.bootstrapLogging(label: "tessera-lb")
-        if admin.logConnections {
-            logger.warning("--log-connections is not implemented yet: no line is logged per connection")
-        }
         let balancer: Balancer
         do {
-            balancer = try Balancer(config: config, logger: logger)
+            balancer = try Balancer(config: config, logger: logger, logConnections: admin.logConnections)
             try balancer.start()
         } catch {
             throw StartError(message: error.description)

@@ -57,6 +57,36 @@ struct ProcessTests {
         #expect(balancer.stop() == 0, "SIGTERM ends the process with status 0")
     }
 
+    @Test("--log-connections: one line per connection when it ends, with its service, node and bytes", .timeLimit(.minutes(1)), arguments: allEngines)
+    func connectionLog(path: DataPath) throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "q2t")])
+        defer { group.stop() }
+        let (balancer, ports) = try startBalancer(group, extra: ["--log-connections", "--admin", "off"] + path.flags)
+        var received: [Int] = []
+        for _ in 0..<4 {
+            let client = try TestSocket(host: "127.0.0.1", port: ports[0])
+            try client.send("GET / HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n\r\n")
+            received.append(try client.receiveAll().count)
+            client.close()
+        }
+        // (The readiness check's connection, opened and closed without a byte, has its line too.)
+        var lines: [Substring] = []
+        #expect(eventually {
+            lines = balancer.log.split(separator: "\n").filter { $0.hasSuffix("[TesseraLB] connection") && !$0.contains("bytes_up=0 ") }
+            return lines.count >= 4
+        }, "four connection lines; log: \(balancer.log)")
+        #expect(lines.count == 4, "one line per connection: \(lines)")
+        for line in lines {
+            #expect(line.contains("service=s0") && line.contains("end=closed"), "\(line)")
+            #expect(group.hosts.contains { line.contains("node=\($0)") }, "names its node: \(line)")
+            #expect(line.contains("bytes_up=\("GET / HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n\r\n".utf8.count)"), "\(line)")
+        }
+        for count in received {
+            #expect(lines.contains { $0.contains("bytes_down=\(count) ") }, "a line with the \(count) bytes a client got")
+        }
+        #expect(balancer.stop() == 0)
+    }
+
     @Test("SIGTERM drains: listeners close, open connections finish, then exit 0", .timeLimit(.minutes(1)), arguments: allEngines)
     func sigtermDrains(path: DataPath) throws {
         let group = try StandInGroup(count: 2, speaks: [.http(service: "q2t")])
@@ -74,6 +104,7 @@ struct ProcessTests {
         #expect(monotonicSeconds() - closedAt < 5, "well before the drain timeout")
         #expect(balancer.process.terminationStatus == 0)
         #expect(balancer.log.contains("draining"))
+        #expect(!balancer.log.contains("[TesseraLB] connection"), "no line per connection unless asked")
     }
 
     @Test("tessera-lb health: 0 while serving with a node up, 1 when no node is up or while draining", .timeLimit(.minutes(1)))
