@@ -64,8 +64,10 @@ struct TransferTests {
 
     @Test("64 clients that do not read while their echoes pile up all get every byte back", .timeLimit(.minutes(1)), arguments: allModes)
     func manyStalledReaders(path: DataPath) throws {
-        // With io_uring's ring copy mover this runs the worker's provided buffers dry (64 connections x 8
-        // queued buffers of back-pressure is all 512), so recvs end with -ENOBUFS and must be re-armed.
+        // With io_uring's ring copy mover, the echoes pile up in the worker's provided buffers: each direction's
+        // recv is cancelled at 8 queued buffers and re-armed as the reader drains it, and where the 512 buffers run
+        // out (how far they fill depends on the machine's socket buffers) recvs end with -ENOBUFS and are re-armed
+        // once buffers come back. Either way every byte must arrive.
         let harness = try Harness(speaks: [.echo], path: path, workers: 1)
         defer { harness.stop() }
         let size = 256 << 10
@@ -90,10 +92,6 @@ struct TransferTests {
             #expect(try client.receive().isEmpty, "client \(k): the FIN follows")
         }
         #expect(failures.value.isEmpty, "\(failures.value)")
-        if path.engine == .ioUring && path.mode == .copy {
-            let ranOut = harness.counters.reduce(0) { $0 + $1.buffersRanOut.load(ordering: .relaxed) }
-            #expect(ranOut > 0, "the provided buffers ran out and the recvs were re-armed")
-        }
     }
 
     @Test("100-byte segments in bursts reach a slow reader complete, without a stall", .timeLimit(.minutes(1)), arguments: allModes)
