@@ -144,6 +144,7 @@ uint32_t cshims_ring_features(cshims_ring *ring);
 // submission queue is full, what is queued is submitted first. 0, or -EBUSY if still no room.
 int cshims_ring_accept_multishot(cshims_ring *ring, int fd, uint64_t user_data);
 int cshims_ring_poll_multishot(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
+int cshims_ring_poll_once(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
 int cshims_ring_poll_remove(cshims_ring *ring, uint64_t target, uint64_t user_data);
 int cshims_ring_cancel(cshims_ring *ring, uint64_t target, uint64_t user_data);
 /// A multishot recv that takes its buffers from provided-buffer group `group` (IOSQE_BUFFER_SELECT).

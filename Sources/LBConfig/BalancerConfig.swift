@@ -129,6 +129,9 @@ public struct BalancerConfig: Sendable, Equatable {
     public var failTimeoutMs: Int = 5_000
     public var forward: ForwardMode = .auto
     public var engine: EngineChoice = .auto
+    /// io_uring's ring copy mover: provided 16 KiB buffers per worker, a power of two. Not a setting of the
+    /// file, flags or environment: tests make it small to run the buffers dry.
+    public var ringBuffers: Int = 512
     /// Pipe capacity asked for with F_SETPIPE_SZ, bytes.
     public var pipeSize: Int = 65_536
     public var health = Health()

@@ -41,6 +41,8 @@ public struct EventToken: Equatable, Sendable {
     /// (slot indices stay below 2^24).
     public static let receive: UInt32 = 1
     public static let send: UInt32 = 2
+    /// A one-shot poll for a direction that reads into a buffer of its own while the provided buffers are out.
+    public static let readable: UInt32 = 3
 
     @inline(__always)
     public init(slot: UInt32, generation: UInt32, side: Int, operation: UInt32) {

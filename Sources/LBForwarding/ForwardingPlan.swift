@@ -52,6 +52,8 @@ public struct ForwardingPlan: Sendable {
     /// `--log-connections`: called on the engine's log thread with each ended connection's record, and with
     /// the number of records dropped because a worker's ring was full (0 when none were). Nil: no records.
     public let connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)?
+    /// io_uring's ring copy mover: provided 16 KiB buffers per worker (a power of two).
+    public let ringBuffers: Int
 
     public init(
         services: [Service],
@@ -69,8 +71,10 @@ public struct ForwardingPlan: Sendable {
         allDownFallback: Bool = false,
         closeSessionsOnMarkDown: Bool = true,
         notice: @escaping @Sendable (String) -> Void = { _ in },
-        connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)? = nil
+        connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)? = nil,
+        ringBuffers: Int = 512
     ) {
+        precondition(ringBuffers > 0 && ringBuffers & (ringBuffers - 1) == 0, "ringBuffers must be a power of two")
         precondition(nodes.count <= 64, "at most 64 nodes")
         self.services = services
         self.nodes = nodes
@@ -88,5 +92,6 @@ public struct ForwardingPlan: Sendable {
         self.closeSessionsOnMarkDown = closeSessionsOnMarkDown
         self.notice = notice
         self.connectionLog = connectionLog
+        self.ringBuffers = ringBuffers
     }
 }

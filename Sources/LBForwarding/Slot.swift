@@ -26,6 +26,10 @@ struct Direction {
     var receiving: Bool = false
     var receivePaused: Bool = false
     var sending: Bool = false
+    /// Ring copy with the provided buffers out: this direction reads into a buffer of its own, one at a time
+    /// (`readingOwn`: it has one in its queue; `pollingOwn`: a one-shot poll waits for the source).
+    var readingOwn: Bool = false
+    var pollingOwn: Bool = false
     /// Ring copy: provided buffers received and not yet sent, a queue linked through `Worker.bufferNext`.
     var head: Int32 = -1
     var tail: Int32 = -1

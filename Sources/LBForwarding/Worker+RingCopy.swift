@@ -20,7 +20,6 @@ import Synchronization
 extension Worker {
     static var bulkBytes: Int { 4 * copyBufferSize }
 
-    static var ringBufferCount: Int { 512 }
     static var bufferGroup: UInt16 { 1 }
     static var ringQueueLimit: Int32 { 8 }
 
@@ -49,8 +48,10 @@ extension Worker {
     func ringCompletion(_ i: Int32, side: Int, operation: UInt32, result: Int32, flags: UInt32) {
         if operation == EventToken.receive {
             received(i, side: side, result: result, flags: flags)
-        } else {
+        } else if operation == EventToken.send {
             sent(i, side: side, result: result)
+        } else {
+            sourceReadable(i, side: side, result: result)
         }
     }
 
@@ -82,7 +83,7 @@ extension Worker {
             receiveAgainIfWanted(i, side: side)
         } else if result == -ENOBUFS {
             counters.buffersRanOut.bump()
-            starved.append((i, slots[i].generation, side))
+            readOwn(i, side: side)
         } else {
             finish(i, reset: true)
         }
@@ -110,7 +111,7 @@ extension Worker {
     private func sendHead(_ i: Int32, side: Int) {
         let d = side == 0 ? slots[i].up : slots[i].down
         let destination = side == 0 ? slots[i].server : slots[i].client
-        let address = ring!.bufferAddress(d.head) + Int(d.start)
+        let address = bufferAddress(d.head) + Int(d.start)
         let count = Int(bufferLength[Int(d.head)] - d.start)
         ring!.prepareSend(destination, from: address, count: count, userData: token(i, side: side, EventToken.send).raw)
         slots[i].inFlight += 1
@@ -161,7 +162,17 @@ extension Worker {
     /// Re-arms a direction's recv after a back-pressure pause (once its queue has drained to half) or an end.
     private func receiveAgainIfWanted(_ i: Int32, side: Int) {
         var d = side == 0 ? slots[i].up : slots[i].down
-        guard !d.receiving, !d.sourceClosed, !d.destinationShut, !slots[i].movingToSplice else { return }
+        guard !d.receiving, !d.pollingOwn, !d.sourceClosed, !d.destinationShut, !slots[i].movingToSplice else { return }
+        if d.readingOwn {
+            // Its own buffer is still queued: the next read waits until the queue is sent.
+            guard d.head < 0 else { return }
+            d.readingOwn = false
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            if buffersOut >= plan.ringBuffers {
+                readOwn(i, side: side)
+                return
+            }
+        }
         if d.receivePaused {
             guard d.queued <= Self.ringQueueLimit / 2 else { return }
             d.receivePaused = false
@@ -184,16 +195,72 @@ extension Worker {
     /// A buffer goes back to the kernel; a direction waiting for one is re-armed.
     @inline(__always)
     private func giveBack(_ id: Int32) {
+        if Int(id) >= plan.ringBuffers {
+            buffers.give(id - Int32(plan.ringBuffers))
+            return
+        }
         ring!.giveBack(id)
         buffersOut -= 1
         rearmStarved(atMost: 1)
+    }
+
+    /// A provided buffer, or (ids from `plan.ringBuffers` up) one of the worker's own copy buffers.
+    @inline(__always)
+    private func bufferAddress(_ id: Int32) -> UnsafeMutableRawPointer {
+        Int(id) >= plan.ringBuffers ? buffers.address(id - Int32(plan.ringBuffers)) : ring!.bufferAddress(id)
+    }
+
+    /// The provided buffers ran out under this direction: rather than wait for one (the directions holding
+    /// them may be waiting for this one), it reads into one of the worker's own buffers, one at a time, on
+    /// readiness, until provided buffers are back.
+    private func readOwn(_ i: Int32, side: Int) {
+        var d = side == 0 ? slots[i].up : slots[i].down
+        guard d.head < 0, !d.receiving, !d.pollingOwn, !d.sourceClosed else { return }
+        guard let own = buffers.take() else {
+            starved.append((i, slots[i].generation, side))  // not even those: wait for a provided one
+            return
+        }
+        let source = side == 0 ? slots[i].client : slots[i].server
+        switch Socket.read(source, into: buffers.address(own), count: Self.copyBufferSize) {
+        case .done(0):
+            buffers.give(own)
+            d.sourceClosed = true
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            shutIfDelivered(i, side: side)
+        case .done(let n):
+            d.readingOwn = true
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            enqueue(i, side: side, buffer: Int32(plan.ringBuffers) + own, length: Int32(n))
+        case .wouldBlock:
+            buffers.give(own)
+            d.pollingOwn = true
+            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i].inFlight += 1
+            ring!.preparePollOnce(source, mask: IoUring.pollIn | IoUring.pollReadHangUp, userData: token(i, side: side, EventToken.readable).raw)
+        case .failed:
+            buffers.give(own)
+            finish(i, reset: true)
+        }
+    }
+
+    /// The one-shot poll of a direction reading into its own buffer fired.
+    private func sourceReadable(_ i: Int32, side: Int, result: Int32) {
+        slots[i].inFlight -= 1
+        if side == 0 { slots[i].up.pollingOwn = false } else { slots[i].down.pollingOwn = false }
+        if slots[i].phase == .closing {
+            releaseIfDone(i)
+            return
+        }
+        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
+        guard result >= 0 else { return }  // cancelled: the connection is moving on
+        readOwn(i, side: side)
     }
 
     /// Re-arms directions whose recv ran out of buffers, while buffers are back in the ring. Also called once a
     /// turn: a buffer may have come back before the -ENOBUFS that waits for it was seen.
     func rearmStarved(atMost limit: Int) {
         var armed = 0
-        while armed < limit, buffersOut < Self.ringBufferCount, let waiting = starved.popLast() {
+        while armed < limit, buffersOut < plan.ringBuffers, let waiting = starved.popLast() {
             let i = waiting.slot
             guard slots[i].phase == .established, slots[i].generation == waiting.generation else { continue }
             receiveAgainIfWanted(i, side: waiting.side)
@@ -213,12 +280,19 @@ extension Worker {
             if d.sending {
                 ring!.prepareCancel(token(i, side: side, EventToken.send).raw, userData: EventToken.ignored.raw)
             }
+            if d.pollingOwn {
+                ring!.prepareCancel(token(i, side: side, EventToken.readable).raw, userData: EventToken.ignored.raw)
+            }
             // The head stays while its send is in flight; the rest of the queue goes back now.
             var id = d.sending ? bufferNext[Int(d.head)] : d.head
             while id >= 0 {
                 let next = bufferNext[Int(id)]
-                ring!.giveBack(id)
-                buffersOut -= 1
+                if Int(id) >= plan.ringBuffers {
+                    buffers.give(id - Int32(plan.ringBuffers))
+                } else {
+                    ring!.giveBack(id)
+                    buffersOut -= 1
+                }
                 id = next
             }
             if !d.sending { d.head = -1 }
@@ -239,6 +313,9 @@ extension Worker {
         for s in 0...1 where (s == 0 ? slots[i].up.receiving : slots[i].down.receiving) {
             ring!.prepareCancel(token(i, side: s, EventToken.receive).raw, userData: EventToken.ignored.raw)
         }
+        for s in 0...1 where (s == 0 ? slots[i].up.pollingOwn : slots[i].down.pollingOwn) {
+            ring!.prepareCancel(token(i, side: s, EventToken.readable).raw, userData: EventToken.ignored.raw)
+        }
     }
 
     /// Once no request of the mover is in flight and nothing waits to be sent, the connection goes on with
@@ -252,6 +329,7 @@ extension Worker {
             d.splicing = d.burst >= Self.bulkBytes
             d.burst = 0
             d.receivePaused = false
+            d.readingOwn = false
             d.head = -1
             d.tail = -1
             d.queued = 0

@@ -82,11 +82,12 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
         connectionLog = plan.connectionLog == nil ? nil : ConnectionLogRing()
         if plan.mode != .splice, let ringEvents = events as? RingEvents {
-            let count = Self.ringBufferCount
+            let count = plan.ringBuffers
             try ringEvents.ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
             ring = ringEvents.ring
-            bufferLength = Array(repeating: 0, count: count)
-            bufferNext = Array(repeating: -1, count: count)
+            // Ids from `count` up are the worker's own copy buffers (BufferPool), read into directly.
+            bufferLength = Array(repeating: 0, count: count + 2 * capacity)
+            bufferNext = Array(repeating: -1, count: count + 2 * capacity)
             starved.reserveCapacity(capacity)
         } else {
             ring = nil
@@ -118,7 +119,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
             if !pending.isEmpty { pumpPending() }
-            if !starved.isEmpty { rearmStarved(atMost: Self.ringBufferCount) }
+            if !starved.isEmpty { rearmStarved(atMost: plan.ringBuffers) }
             expireDeadlines()
             resumePausedListeners()
             publishGauges()

@@ -123,6 +123,12 @@ public final class IoUring {
         ensureQueued(cshims_ring_poll_multishot(ring, fd, mask, userData))
     }
 
+    /// Queues a one-shot poll for `mask`.
+    @inline(__always)
+    public func preparePollOnce(_ fd: Int32, mask: UInt32, userData: UInt64) {
+        ensureQueued(cshims_ring_poll_once(ring, fd, mask, userData))
+    }
+
     /// Queues the removal of the poll request carrying `target`.
     @inline(__always)
     public func preparePollRemove(_ target: UInt64, userData: UInt64) {

@@ -234,7 +234,8 @@ public final class Balancer: @unchecked Sendable {
             allDownFallback: config.allDown == .leastRecentlyFailed,
             closeSessionsOnMarkDown: config.health.onMarkedDown == .shutdownSessions,
             notice: { [logger] line in logger.warning("\(line)") },
-            connectionLog: logConnections ? connectionLogger(services: serviceNames, nodes: nodeNames, logger: logger) : nil
+            connectionLog: logConnections ? connectionLogger(services: serviceNames, nodes: nodeNames, logger: logger) : nil,
+            ringBuffers: config.ringBuffers
         )
     }
 

@@ -94,6 +94,38 @@ struct TransferTests {
         #expect(failures.value.isEmpty, "\(failures.value)")
     }
 
+    @Test("io_uring ring copy: with the provided buffers held by stalled directions, the others read into their own, nothing lost", .timeLimit(.minutes(1)))
+    func providedBuffersRunDry() throws {
+        // 16 provided buffers for 8 connections through an echo node whose clients send 8 MiB without reading:
+        // the client-to-node queues hold them all (the node stops reading while its echoes cannot be sent), so the
+        // node-to-client recvs end with -ENOBUFS; waiting for a provided buffer would be a deadlock.
+        let harness = try Harness(speaks: [.echo], path: DataPath(.ioUring, .copy), workers: 1, configure: { $0.ringBuffers = 16 })
+        defer { harness.stop() }
+        let size = 8 << 20
+        var clients: [TestSocket] = []
+        for _ in 0..<8 { clients.append(try harness.connect(timeout: 20)) }
+        let failures = LockedBox<[String]>([])
+        let senders = clients.enumerated().map { k, client in
+            Thread {
+                do {
+                    try client.send(TestData.bytes(count: size, seed: UInt64(100 + k)))
+                    client.shutdownWrite()
+                } catch {
+                    failures.set(failures.value + ["send \(k): \(error)"])
+                }
+            }
+        }
+        senders.forEach { $0.start() }
+        let ranOut = { harness.counters.reduce(0) { $0 + $1.buffersRanOut.load(ordering: .relaxed) } }
+        #expect(eventually(within: 10) { ranOut() > 0 }, "the provided buffers ran out")
+        for (k, client) in clients.enumerated() {
+            let echoed = try client.receive(exactly: size)
+            #expect(echoed == TestData.bytes(count: size, seed: UInt64(100 + k)), "client \(k): echo intact")
+            #expect(try client.receive().isEmpty, "client \(k): the FIN follows")
+        }
+        #expect(failures.value.isEmpty, "\(failures.value)")
+    }
+
     @Test("100-byte segments in bursts reach a slow reader complete, without a stall", .timeLimit(.minutes(1)), arguments: allModes)
     func smallSegmentsSlowReader(path: DataPath) throws {
         let harness = try Harness(speaks: [.echo], path: path)
