@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "LBAdmin",
             dependencies: [
-                "LBBalancing", "LBForwarding", "LBHealth", "LBSystem",
+                "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

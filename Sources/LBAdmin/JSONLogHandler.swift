@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LBConfig
 public import Logging
 
 /// swift-log lines as JSON, one object per line on standard output, for log collectors:
@@ -62,26 +63,8 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped).
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u00" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 0xF, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal: the one the config writer makes.
+    static func quote(_ text: String) -> String { ConfigWriter.quoted(text) }
 
     /// UTC, milliseconds: `2025-01-31T12:00:00.123Z`.
     static func timestamp(_ date: Date) -> String {

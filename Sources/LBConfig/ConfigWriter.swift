@@ -71,8 +71,9 @@ public enum ConfigWriter {
         return "{\(quoted("name")): \(quoted(service.name)), \(listen), \(quoted("nodePort")): \(service.nodePort)}"
     }
 
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
+    /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped); the JSON log lines
+    /// use it too.
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -86,4 +86,11 @@ struct Direction {
     /// Auto mode: a direction carries bulk; the ring copy mover is winding down to hand the connection to
     /// splice on readiness.
     var movingToSplice: Bool = false
+
+    /// The direction whose source is `side` (0: client to node, 1: node to client).
+    @inline(__always)
+    subscript(source side: Int) -> Direction {
+        get { side == 0 ? up : down }
+        set { if side == 0 { up = newValue } else { down = newValue } }
+    }
 }

@@ -40,7 +40,7 @@ extension Worker {
         let source = side == 0 ? slots[i].client : slots[i].server
         ring!.prepareReceiveMultishot(source, group: Self.bufferGroup, userData: token(i, side: side, EventToken.receive).raw)
         slots[i].inFlight += 1
-        if side == 0 { slots[i].up.receiving = true } else { slots[i].down.receiving = true }
+        slots[i][source: side].receiving = true
     }
 
     /// A completion of one of this connection's recv or send requests.
@@ -70,13 +70,13 @@ extension Worker {
         defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         // The multishot recv ended.
         slots[i].inFlight -= 1
-        if side == 0 { slots[i].up.receiving = false } else { slots[i].down.receiving = false }
+        slots[i][source: side].receiving = false
         if slots[i].phase == .closing {
             releaseIfDone(i)
             return
         }
         if result == 0 {
-            if side == 0 { slots[i].up.sourceClosed = true } else { slots[i].down.sourceClosed = true }
+            slots[i][source: side].sourceClosed = true
             shutIfDelivered(i, side: side)
         } else if result > 0 || result == -ECANCELED {
             // Ended after data (a full completion queue) or by our back-pressure cancel: re-arm unless paused.
@@ -92,13 +92,13 @@ extension Worker {
     private func enqueue(_ i: Int32, side: Int, buffer id: Int32, length: Int32) {
         bufferLength[Int(id)] = length
         bufferNext[Int(id)] = -1
-        var d = side == 0 ? slots[i].up : slots[i].down
+        var d = slots[i][source: side]
         if d.tail >= 0 { bufferNext[Int(d.tail)] = id } else { d.head = id; d.start = 0 }
         d.tail = id
         d.queued += 1
         let full = d.queued >= Self.ringQueueLimit && d.receiving && !d.receivePaused
         if full { d.receivePaused = true }
-        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        slots[i][source: side] = d
         if full { ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw) }
         if !d.sending { sendHead(i, side: side) }
         if plan.idleTimeoutMs > 0 {
@@ -109,30 +109,30 @@ extension Worker {
 
     /// Sends what is left of the head buffer of `side`'s direction.
     private func sendHead(_ i: Int32, side: Int) {
-        let d = side == 0 ? slots[i].up : slots[i].down
+        let d = slots[i][source: side]
         let destination = side == 0 ? slots[i].server : slots[i].client
         let address = bufferAddress(d.head) + Int(d.start)
         let count = Int(bufferLength[Int(d.head)] - d.start)
         ring!.prepareSend(destination, from: address, count: count, userData: token(i, side: side, EventToken.send).raw)
         slots[i].inFlight += 1
-        if side == 0 { slots[i].up.sending = true } else { slots[i].down.sending = true }
+        slots[i][source: side].sending = true
     }
 
     private func sent(_ i: Int32, side: Int, result: Int32) {
         slots[i].inFlight -= 1
         defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
-        var d = side == 0 ? slots[i].up : slots[i].down
+        var d = slots[i][source: side]
         d.sending = false
         if slots[i].phase == .closing {
             if d.head >= 0 { giveBack(d.head) }
             d.head = -1
             d.tail = -1
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
             releaseIfDone(i)
             return
         }
         if result < 0 {
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
             finish(i, reset: true)  // EPIPE, ECONNRESET: the destination is gone
             return
         }
@@ -150,7 +150,7 @@ extension Worker {
             giveBack(done)
             more = d.head >= 0
         }
-        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        slots[i][source: side] = d
         if more {
             sendHead(i, side: side)
         } else {
@@ -161,13 +161,13 @@ extension Worker {
 
     /// Re-arms a direction's recv after a back-pressure pause (once its queue has drained to half) or an end.
     private func receiveAgainIfWanted(_ i: Int32, side: Int) {
-        var d = side == 0 ? slots[i].up : slots[i].down
+        var d = slots[i][source: side]
         guard !d.receiving, !d.pollingOwn, !d.sourceClosed, !d.destinationShut, !slots[i].movingToSplice else { return }
         if d.readingOwn {
             // Its own buffer is still queued: the next read waits until the queue is sent.
             guard d.head < 0 else { return }
             d.readingOwn = false
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
             if buffersOut >= plan.ringBuffers {
                 readOwn(i, side: side)
                 return
@@ -176,7 +176,7 @@ extension Worker {
         if d.receivePaused {
             guard d.queued <= Self.ringQueueLimit / 2 else { return }
             d.receivePaused = false
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
         }
         armReceive(i, side: side)
     }
@@ -184,11 +184,11 @@ extension Worker {
     /// Half-close: once a direction's source sent its FIN and every byte before it is delivered, our FIN
     /// follows; with both directions shut, the connection is done.
     private func shutIfDelivered(_ i: Int32, side: Int) {
-        var d = side == 0 ? slots[i].up : slots[i].down
+        var d = slots[i][source: side]
         guard d.sourceClosed, !d.sending, d.head < 0, !d.destinationShut else { return }
         Socket.shutdownWrite(side == 0 ? slots[i].server : slots[i].client)
         d.destinationShut = true
-        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        slots[i][source: side] = d
         if slots[i].up.destinationShut && slots[i].down.destinationShut { finish(i, reset: false) }
     }
 
@@ -214,7 +214,7 @@ extension Worker {
     /// them may be waiting for this one), it reads into one of the worker's own buffers, one at a time, on
     /// readiness, until provided buffers are back.
     private func readOwn(_ i: Int32, side: Int) {
-        var d = side == 0 ? slots[i].up : slots[i].down
+        var d = slots[i][source: side]
         guard d.head < 0, !d.receiving, !d.pollingOwn, !d.sourceClosed else { return }
         guard let own = buffers.take() else {
             starved.append((i, slots[i].generation, side))  // not even those: wait for a provided one
@@ -225,16 +225,16 @@ extension Worker {
         case .done(0):
             buffers.give(own)
             d.sourceClosed = true
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
             shutIfDelivered(i, side: side)
         case .done(let n):
             d.readingOwn = true
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
             enqueue(i, side: side, buffer: Int32(plan.ringBuffers) + own, length: Int32(n))
         case .wouldBlock:
             buffers.give(own)
             d.pollingOwn = true
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
             slots[i].inFlight += 1
             ring!.preparePollOnce(source, mask: IoUring.pollIn | IoUring.pollReadHangUp, userData: token(i, side: side, EventToken.readable).raw)
         case .failed:
@@ -246,7 +246,7 @@ extension Worker {
     /// The one-shot poll of a direction reading into its own buffer fired.
     private func sourceReadable(_ i: Int32, side: Int, result: Int32) {
         slots[i].inFlight -= 1
-        if side == 0 { slots[i].up.pollingOwn = false } else { slots[i].down.pollingOwn = false }
+        slots[i][source: side].pollingOwn = false
         if slots[i].phase == .closing {
             releaseIfDone(i)
             return
@@ -273,7 +273,7 @@ extension Worker {
         guard slots[i].phase == .established else { return }
         slots[i].movingToSplice = false
         for side in 0...1 {
-            var d = side == 0 ? slots[i].up : slots[i].down
+            var d = slots[i][source: side]
             if d.receiving {
                 ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw)
             }
@@ -298,22 +298,22 @@ extension Worker {
             if !d.sending { d.head = -1 }
             d.tail = d.head
             d.queued = 0
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
         }
     }
 
     /// Auto mode: counts full buffers in a row; at `bulkBytes` the connection moves to splice.
     private func detectBulk(_ i: Int32, side: Int, received: Int32) {
-        var d = side == 0 ? slots[i].up : slots[i].down
+        var d = slots[i][source: side]
         d.burst = Int(received) == Self.copyBufferSize ? d.burst + Int(received) : 0
         let bulk = d.burst >= Self.bulkBytes
-        if side == 0 { slots[i].up = d } else { slots[i].down = d }
+        slots[i][source: side] = d
         guard bulk, !slots[i].movingToSplice, !pipes.exhausted else { return }
         slots[i].movingToSplice = true
-        for s in 0...1 where (s == 0 ? slots[i].up.receiving : slots[i].down.receiving) {
+        for s in 0...1 where slots[i][source: s].receiving {
             ring!.prepareCancel(token(i, side: s, EventToken.receive).raw, userData: EventToken.ignored.raw)
         }
-        for s in 0...1 where (s == 0 ? slots[i].up.pollingOwn : slots[i].down.pollingOwn) {
+        for s in 0...1 where slots[i][source: s].pollingOwn {
             ring!.prepareCancel(token(i, side: s, EventToken.readable).raw, userData: EventToken.ignored.raw)
         }
     }
@@ -325,7 +325,7 @@ extension Worker {
         slots[i].ringCopy = false
         slots[i].movingToSplice = false
         for side in 0...1 {
-            var d = side == 0 ? slots[i].up : slots[i].down
+            var d = slots[i][source: side]
             d.splicing = d.burst >= Self.bulkBytes
             d.burst = 0
             d.receivePaused = false
@@ -335,7 +335,7 @@ extension Worker {
             d.queued = 0
             d.start = 0
             d.end = 0
-            if side == 0 { slots[i].up = d } else { slots[i].down = d }
+            slots[i][source: side] = d
         }
         // The sockets may hold bytes and room already: say so, and let the polls report what comes next.
         slots[i].readable = (true, true)
