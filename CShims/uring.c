@@ -29,14 +29,6 @@ const uint32_t CSHIMS_POLLIN = POLLIN;
 const uint32_t CSHIMS_POLLOUT = POLLOUT;
 const uint32_t CSHIMS_POLLRDHUP = POLLRDHUP;
 
-int cshims_uring_probe(void) {
-    struct io_uring ring;
-    int rc = io_uring_queue_init(8, &ring, 0);
-    if (rc < 0) return rc;
-    io_uring_queue_exit(&ring);
-    return 0;
-}
-
 cshims_ring *cshims_ring_create(unsigned entries, unsigned cq_entries, uint32_t flags, int *error) {
     cshims_ring *r = calloc(1, sizeof *r);
     if (!r) {
@@ -68,8 +60,6 @@ int cshims_ring_enable(cshims_ring *r) {
 }
 
 int cshims_ring_register_ring_fd(cshims_ring *r) { return io_uring_register_ring_fd(&r->ring); }
-
-uint32_t cshims_ring_features(cshims_ring *r) { return r->ring.features; }
 
 // An SQE, submitting what is queued when the submission queue is full.
 static struct io_uring_sqe *sqe_of(cshims_ring *r) {

@@ -104,10 +104,6 @@ int64_t cshims_now_ns(void);
 int cshims_count_open_fds(void);
 
 // --- io_uring (uring.c, the only includer of liburing.h) -----------------------------------------------
-/// 0 when an io_uring can be set up in this process (a small ring is created and torn down),
-/// otherwise the negative errno io_uring_queue_init gave (-EPERM under a default container seccomp profile).
-int cshims_uring_probe(void);
-
 /// A ring (struct io_uring behind an opaque pointer).
 typedef struct cshims_ring cshims_ring;
 /// What Swift sees of a completion.
@@ -138,8 +134,6 @@ void cshims_ring_destroy(cshims_ring *ring);
 int cshims_ring_enable(cshims_ring *ring);
 /// io_uring_register_ring_fd (per thread: call it on the thread that submits).
 int cshims_ring_register_ring_fd(cshims_ring *ring);
-/// The IORING_FEAT_* bits the kernel reported at setup.
-uint32_t cshims_ring_features(cshims_ring *ring);
 // Queue one request each (io_uring_prep_*; SOCK_NONBLOCK | SOCK_CLOEXEC for accepted sockets). When the
 // submission queue is full, what is queued is submitted first. 0, or -EBUSY if still no room.
 int cshims_ring_accept_multishot(cshims_ring *ring, int fd, uint64_t user_data);

@@ -30,12 +30,10 @@ public final class IoUring {
     private var bufferRing: OpaquePointer?
     private var bufferMemory: UnsafeMutableRawPointer?
     public private(set) var bufferSize = 0
-    public private(set) var bufferCount = 0
     /// Set on a completion that used a provided buffer; its id is in the flags' upper 16 bits.
     public static let bufferFlag = CSHIMS_RING_CQE_F_BUFFER
     public static let bufferShift = CSHIMS_RING_CQE_BUFFER_SHIFT
     private static let reapBatch = 256
-    public let flags: SetupFlags
 
     /// io_uring_setup with `entries` submission and `completionEntries` completion slots.
     ///
@@ -49,7 +47,6 @@ public final class IoUring {
             throw SystemError("io_uring_setup", errno: -error)
         }
         self.ring = ring
-        self.flags = flags
         completions = .allocate(capacity: Self.reapBatch)
     }
 
@@ -71,7 +68,6 @@ public final class IoUring {
         bufferRing = buffers
         bufferMemory = .allocate(byteCount: count * size, alignment: 4096)
         bufferSize = size
-        bufferCount = count
         for id in 0..<count {
             cshims_buffer_ring_add(buffers, bufferMemory! + id * size, UInt32(size), UInt16(id), Int32(id))
         }

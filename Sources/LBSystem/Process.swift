@@ -20,11 +20,6 @@ public enum ProcessSetup {
         Int(cshims_count_open_fds())
     }
 
-    /// Whether an io_uring can be created here; nil when it can, else the errno that setup gave.
-    public static func ioUringSetupError() -> Int32? {
-        let rc = cshims_uring_probe()
-        return rc == 0 ? nil : -rc
-    }
 }
 
 /// Monotonic time for timers on the data path.
