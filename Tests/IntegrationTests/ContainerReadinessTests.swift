@@ -215,34 +215,12 @@ struct ContainerReadinessTests {
     func containerShaped() throws {
         let network = try ContainerNetwork()
         defer { network.remove() }
-        // The nodes: stand-in Tessera nodes on Tessera's own ports, in a network namespace of their own.
-        var nodes: [ChildProcess] = []
+        let nodes = try startNodes(in: network)
         defer { for node in nodes { _ = node.stop(signal: SIGKILL, seconds: 5) } }
-        for (k, address) in network.nodeAddresses.enumerated() {
-            nodes.append(
-                try ChildProcess(
-                    "/usr/bin/nsenter",
-                    ["--net=\(network.nodesNamespacePath)", binaryUnderTest(), "stand-in", "--host", address,
-                     "--name", "tessera-\(k + 1)"],
-                    environment: [:]
-                )
-            )
-        }
-        // The balancer: its own network, PID and mount namespaces, the nodes' names in its /etc/hosts (as
-        // Docker's and Kubernetes' DNS would give them), a read-only root file system, user 65534 with no
-        // capabilities, and only the variables the image and deploy/docker-compose.yml set.
-        let script = """
-            set -e
-            mount --bind "$1" /etc/hosts
-            mount -o remount,bind,ro /
-            exec /usr/bin/nsenter --net="$2" \(Self.dropToUnprivileged.joined(separator: " ")) "$3" run
-            """
-        let balancer = try ChildProcess(
-            "/usr/bin/unshare",
-            ["--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "/bin/sh", "-c", script, "sh",
-             network.hostsFile, network.balancerNamespacePath, binaryUnderTest()],
+        // Only the variables the image and deploy/docker-compose.yml set.
+        let balancer = try startContainer(
+            in: network,
             environment: [
-                "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "TESSERA_LB_LISTEN": "0.0.0.0",
                 "TESSERA_LB_NODES": "tessera-1:tessera-1,tessera-2:tessera-2",
                 "TESSERA_LB_WORKERS": "2",
@@ -282,16 +260,12 @@ struct ContainerReadinessTests {
 
         // The image's HEALTHCHECK, as Docker runs it: in the container's namespaces, as its user, with the
         // admin listener on its default address.
-        var health: CommandResult?
+        var said = ""
         let healthy = try eventually(within: 5, every: 100) {
-            health = try runCommand(
-                URL(fileURLWithPath: "/usr/bin/nsenter"),
-                ["--net=/proc/\(pid)/ns/net"] + Self.dropToUnprivileged + [binaryUnderTest(), "health"],
-                timeout: 20, environment: [:]
-            )
-            return health?.status == 0
+            let result = try health(pid: pid)
+            said = result.said
+            return result.status == 0
         }
-        let said = "\(health?.stdout ?? "") \(health?.stderr ?? "")"
         #expect(healthy, "tessera-lb health: \(said)")
         #expect(said.contains("tessera-1") && said.contains("tessera-2"), "both nodes up: \(said)")
 
@@ -301,7 +275,266 @@ struct ContainerReadinessTests {
         kill(pid, SIGTERM)
         #expect(balancer.waitForExit(seconds: 20) == 0, "log: \(balancer.log)")
     }
+
+    @Test(
+        "in its container, configured by the environment and a mounted file: reload on SIGHUP under load, drain on SIGTERM",
+        .timeLimit(.minutes(2)), arguments: ["epoll", "io_uring"]
+    )
+    func containerLifecycle(engine: String) throws {
+        let network = try ContainerNetwork(nodes: 3)
+        defer { network.remove() }
+        let nodes = try startNodes(in: network)
+        defer { for node in nodes { _ = node.stop(signal: SIGKILL, seconds: 5) } }
+        // The config file, as Kubernetes mounts a ConfigMap (deploy/kubernetes): a folder the container reads,
+        // its file replaced whole from outside when the ConfigMap changes. The nodes come from it, every other
+        // setting from the environment.
+        let folder = NSTemporaryDirectory() + "tessera-lb-configmap-\(getpid())-\(engine)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        chmod(folder, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/tessera-lb.json"
+        func writeConfig(nodes names: [String]) throws {
+            let config: [String: Any] = [
+                "nodes": names.map { ["host": $0, "name": $0] },
+                "services": [9000, 9080, 9101, 9999].map { ["name": "s\($0)", "listenPort": $0, "nodePort": $0] },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: file), options: .atomic)
+            chmod(file, 0o644)
+        }
+        try writeConfig(nodes: ["tessera-1", "tessera-2"])
+        let balancer = try startContainer(
+            in: network,
+            environment: [
+                "TESSERA_LB_CONFIG": file,
+                "TESSERA_LB_LISTEN": "0.0.0.0",
+                "TESSERA_LB_WORKERS": "2",
+                "TESSERA_LB_ENGINE": engine,
+                "TESSERA_LB_HEALTH_INTERVAL": "200",
+                "TESSERA_LB_DRAIN_TIMEOUT": "30000",
+            ]
+        )
+        let address = network.balancerAddress
+        for port in [9000, 9080, 9101, 9999] {
+            #expect(balancer.waitUntilListening(host: address, port: port), "\(address):\(port); log: \(balancer.log)")
+        }
+        var pid: Int32 = 0
+        #expect(eventually { pid = balancer.firstChild ?? 0; return pid > 0 }, "the balancer's process")
+        // The start-up line follows the listeners' opening.
+        #expect(eventually { balancer.log.contains("engine=\(engine) ") }, "forwarding on \(engine); log: \(balancer.log)")
+        var said = ""
+        #expect(try eventually(within: 10, every: 100) { let r = try health(pid: pid); said = r.said; return r.status == 0 }, "\(said)")
+        #expect(said.contains("tessera-1") && said.contains("tessera-2"), "both nodes up: \(said)")
+
+        // Long transfers opened before the reload, both nodes carrying some, and new connections all along.
+        let early = try (0..<4).map { k in try EchoTransfer(host: address, port: 9999, bytes: 2 << 20, seed: UInt64(k)) }
+        #expect(eventually(within: 10) { early.allSatisfy { $0.halfEchoed } }, "the first halves came back")
+        let load = LoadClients(host: address, port: 9080, clients: 4, timeout: 5, maxSeconds: 40, maxRequests: 3_000)
+        defer { load.stop() }
+        #expect(eventually(within: 10) { load.count >= 200 }, "load runs before the reload: \(load.count)")
+
+        // The ConfigMap changes: tessera-2 out, tessera-3 in; `docker kill -s HUP` (or a config reloader) sends
+        // SIGHUP to the container's PID 1 from outside.
+        try writeConfig(nodes: ["tessera-1", "tessera-3"])
+        kill(pid, SIGHUP)
+        #expect(eventually(within: 10) { balancer.log.contains("reloaded") }, "reloaded; log: \(balancer.log)")
+        let reloadedAt = load.elapsed
+        let line = balancer.log.split(separator: "\n").first { $0.contains("reloaded") }.map(String.init) ?? ""
+        #expect(line.contains("nodes added: tessera-3") && line.contains("nodes removed: tessera-2"), "\(line)")
+        #expect(eventually(within: 10) { load.between(reloadedAt).contains { $0.node == "tessera-3" } }, "tessera-3 takes connections")
+        #expect(eventually(within: 10) { load.between(reloadedAt).count >= 300 }, "load goes on after the reload")
+        said = ""
+        #expect(try eventually(within: 10, every: 100) { let r = try health(pid: pid); said = r.said; return r.status == 0 && r.said.contains("tessera-3") }, "\(said)")
+        load.stop()
+        let outcomes = load.all
+        let failures = outcomes.filter { $0.node == nil }
+        #expect(failures.isEmpty, "no failed client connection across the reload: \(failures.prefix(5).map { $0.failure ?? "" })")
+        // A connection started a moment before the reload may still have been given tessera-2 by the previous
+        // configuration; one started a second later may not.
+        #expect(!load.between(reloadedAt + 1).contains { $0.node == "tessera-2" }, "the removed node gets no new connection")
+
+        // The transfers opened before the reload finish on the engine that accepted them, byte for byte.
+        for transfer in early { transfer.sendSecondHalf() }
+        for (k, transfer) in early.enumerated() {
+            #expect(transfer.finish() == .exact, "transfer \(k), opened before the reload, byte-exact")
+        }
+
+        // SIGTERM with transfers half done: the listeners close at once, the transfers finish byte-exact, and
+        // the balancer exits 0 as soon as they have, well inside the drain timeout.
+        let late = try (0..<4).map { k in try EchoTransfer(host: address, port: 9999, bytes: 2 << 20, seed: UInt64(10 + k)) }
+        #expect(eventually(within: 10) { late.allSatisfy { $0.halfEchoed } }, "the first halves came back")
+        kill(pid, SIGTERM)
+        let signalled = monotonicSeconds()
+        #expect(eventually(within: 5) { balancer.log.contains("draining") }, "draining; log: \(balancer.log)")
+        #expect(eventually(within: 5) { (try? TestSocket(host: address, port: 9000, timeout: 1)) == nil }, "listeners closed")
+        #expect(balancer.waitForExit(seconds: 1) == nil, "still running while transfers are open")
+        for transfer in late { transfer.sendSecondHalf() }
+        for (k, transfer) in late.enumerated() {
+            #expect(transfer.finish() == .exact, "transfer \(k), open at SIGTERM, byte-exact")
+        }
+        #expect(balancer.waitForExit(seconds: 20) == 0, "exit 0 after the drain; log: \(balancer.log)")
+        #expect(monotonicSeconds() - signalled < 20, "the drain ended when the transfers did, not at its timeout")
+    }
+
+    @Test(
+        "the release binary has the Swift runtime linked in and needs only libraries the image's runtime stage installs",
+        .enabled(if: releaseBinaryGiven, "runs on the release binary from scripts/build-release (TESSERA_LB_TEST_BINARY; scripts/test sets it)")
+    )
+    func releaseBinaryLinkage() throws {
+        let binary = binaryUnderTest()
+        let ldd = try runCommand(URL(fileURLWithPath: "/usr/bin/ldd"), [binary], timeout: 20)
+        #expect(ldd.status == 0, "\(ldd.stderr)")
+        // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)".
+        let libraries: [(name: String, path: String)] = ldd.stdout.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let first = words.first, !first.hasPrefix("linux-vdso") else { return nil }
+            if words.count >= 3 && words[1] == "=>" { return (first, words[2]) }
+            return (first.components(separatedBy: "/").last ?? first, first)
+        }
+        #expect(libraries.count >= 3, "\(ldd.stdout)")
+        let swiftRuntime = libraries.filter { $0.name.hasPrefix("libswift") || $0.name.hasPrefix("libFoundation") || $0.name.hasPrefix("libdispatch") }
+        #expect(swiftRuntime.isEmpty, "the Swift runtime and Foundation are linked statically: \(swiftRuntime.map(\.name))")
+
+        let installed = Set(try runtimePackages())
+        #expect(installed.contains("liburing2"), "\(installed)")
+        for library in libraries {
+            // dpkg knows a file by the path its package installed; on a merged /usr that is /lib/... or
+            // /usr/lib/..., whichever ldd did not say.
+            var owner: String?
+            for path in [library.path, "/usr" + library.path, String(library.path.dropFirst(4))] {
+                let found = try runCommand(URL(fileURLWithPath: "/usr/bin/dpkg"), ["-S", path], timeout: 20)
+                if found.status == 0, let package = found.stdout.split(separator: ":").first {
+                    owner = String(package)
+                    break
+                }
+            }
+            let package = try #require(owner, "no package owns \(library.path)")
+            #expect(installed.contains(package), "\(library.name) comes from \(package), which the runtime stage does not install: \(installed)")
+        }
+    }
+
+    @Test(
+        "the release binary runs and forwards in a root holding nothing but the files of the image's runtime packages",
+        .enabled(if: releaseBinaryGiven, "runs on the release binary from scripts/build-release (TESSERA_LB_TEST_BINARY; scripts/test sets it)"),
+        .timeLimit(.minutes(1))
+    )
+    func runtimePackagesSuffice() throws {
+        let root = NSTemporaryDirectory() + "tessera-lb-runtime-root-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try? FileManager.default.removeItem(atPath: root)
+        // The files (not the folders: those come with them) of every package the runtime stage installs, as
+        // dpkg installed them here, and the binary where the image puts it. No /etc/ld.so.cache, no shell.
+        let packages = try runtimePackages()
+        let script = """
+            set -e
+            root="$1"; binary="$2"; shift 2
+            # Debian 12's merged /usr, as in its images.
+            mkdir -p "$root/proc" "$root/tmp" "$root/usr/local/bin" "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib" "$root/usr/lib64"
+            for d in bin sbin lib lib64; do ln -s "usr/$d" "$root/$d"; done
+            dpkg -L "$@" | while IFS= read -r path; do
+                if [ -L "$path" ] || [ -f "$path" ]; then
+                    mkdir -p "$root$(dirname "$path")"
+                    cp -a "$path" "$root$path"
+                fi
+            done
+            install -m 0755 "$binary" "$root/usr/local/bin/tessera-lb"
+            """
+        let made = try runCommand(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", script, "sh", root, binaryUnderTest()] + packages, timeout: 60
+        )
+        try #require(made.status == 0, "building the root: \(made.stderr)")
+        let everything = FileManager.default.enumerator(atPath: root)?.allObjects.count ?? 0
+        #expect(!FileManager.default.fileExists(atPath: root + "/bin/sh"), "no shell in the root")
+
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "p2p"), .echo])
+        defer { group.stop() }
+        let ports = [freePort(), freePort()]
+        // proc mounted, as in every container (the Swift runtime reads the arguments from it), then the binary
+        // as user 65534 in the root.
+        let balancer = try ChildProcess(
+            "/usr/bin/unshare",
+            ["--mount", "--pid", "--kill-child", "--mount-proc=\(root)/proc", "--propagation", "private",
+             "/usr/sbin/chroot", "--userspec=65534:65534", root, "/usr/local/bin/tessera-lb", "run"],
+            environment: variables(for: group, listenPorts: ports, names: ["p2p", "bulk"])
+        )
+        for port in ports {
+            #expect(
+                balancer.waitUntilListening(host: "127.0.0.1", port: port),
+                "listening on \(port) (a root of \(everything) entries); log: \(balancer.log)"
+            )
+        }
+        let upcheck = try TestSocket(host: "127.0.0.1", port: ports[0])
+        #expect(try HTTPExchange.get("/upcheck", on: upcheck, close: true).body == "I'm up!")
+        upcheck.close()
+        let client = try TestSocket(host: "127.0.0.1", port: ports[1])
+        let payload = TestData.bytes(count: 1 << 20, seed: 7)
+        try client.send(payload)
+        client.shutdownWrite()
+        #expect(try client.receiveAll() == payload, "byte-exact; log: \(balancer.log)")
+        client.close()
+        // SIGTERM to the binary, PID 1 of its namespace (unshare, like a container engine, ignores it).
+        var pid: Int32 = 0
+        #expect(eventually { pid = balancer.firstChild ?? 0; return pid > 0 }, "the balancer's process")
+        kill(pid, SIGTERM)
+        #expect(balancer.waitForExit(seconds: 20) == 0, "exit 0; log: \(balancer.log)")
+    }
+
+    /// The packages the Dockerfile's runtime stage installs: the last `FROM`'s `apt-get install` list.
+    private func runtimePackages() throws -> [String] {
+        let dockerfile = try String(contentsOf: DeployTests.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        let runtimeStage = try #require(dockerfile.components(separatedBy: "\nFROM ").last)
+        let install = try #require(runtimeStage.range(of: "--no-install-recommends"), "\(runtimeStage)")
+        let listEnd = try #require(runtimeStage.range(of: "&&", range: install.upperBound..<runtimeStage.endIndex))
+        return runtimeStage[install.upperBound..<listEnd.lowerBound]
+            .split(whereSeparator: { " \\\n".contains($0) }).map(String.init)
+    }
+
+    /// `tessera-lb health` as the image's HEALTHCHECK runs it: in the container's namespaces (PID `pid`'s), as
+    /// its user, with the admin listener at its default address. `said` is its output, both streams.
+    private func health(pid: Int32) throws -> (status: Int32, said: String) {
+        let result = try runCommand(
+            URL(fileURLWithPath: "/usr/bin/nsenter"),
+            ["--net=/proc/\(pid)/ns/net"] + Self.dropToUnprivileged + [binaryUnderTest(), "health"],
+            timeout: 20, environment: [:]
+        )
+        return (result.status, result.stdout + " " + result.stderr)
+    }
+
+    /// Stand-in Tessera nodes on Tessera's own ports (and an echo port, 9999, for long transfers), one per
+    /// address of the nodes' network namespace, named tessera-1, tessera-2, ...
+    private func startNodes(in network: ContainerNetwork) throws -> [ChildProcess] {
+        try network.nodeAddresses.enumerated().map { k, address in
+            try ChildProcess(
+                "/usr/bin/nsenter",
+                ["--net=\(network.nodesNamespacePath)", binaryUnderTest(), "stand-in", "--host", address,
+                 "--name", "tessera-\(k + 1)", "--port", "p2p=9000", "--port", "thirdparty=9080", "--port", "q2t=9101",
+                 "--echo-port", "9999"],
+                environment: [:]
+            )
+        }
+    }
+
+    /// `tessera-lb run` as a container runs it: its own network, PID and mount namespaces, the nodes' names in
+    /// its /etc/hosts (as Docker's and Kubernetes' DNS would give them), a read-only root file system, user
+    /// 65534 with no capabilities, no flag, and only `environment` (and PATH).
+    private func startContainer(in network: ContainerNetwork, environment: [String: String]) throws -> ChildProcess {
+        let script = """
+            set -e
+            mount --bind "$1" /etc/hosts
+            mount -o remount,bind,ro /
+            exec /usr/bin/nsenter --net="$2" \(Self.dropToUnprivileged.joined(separator: " ")) "$3" run
+            """
+        return try ChildProcess(
+            "/usr/bin/unshare",
+            ["--mount", "--pid", "--kill-child", "--mount-proc", "--propagation", "private", "/bin/sh", "-c", script, "sh",
+             network.hostsFile, network.balancerNamespacePath, binaryUnderTest()],
+            environment: environment.merging(["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]) { a, _ in a }
+        )
+    }
 }
+
+/// Whether TESSERA_LB_TEST_BINARY names the binary under test (scripts/test sets it to the release build).
+private let releaseBinaryGiven = !(ProcessInfo.processInfo.environment["TESSERA_LB_TEST_BINARY"] ?? "").isEmpty
 
 /// The binary under test: TESSERA_LB_TEST_BINARY when set, else the build next to the tests.
 private func binaryUnderTest() -> String {
@@ -402,14 +635,15 @@ private final class ContainerNetwork {
     var balancerNamespacePath: String { "/run/netns/\(balancerNamespace)" }
     var nodesNamespacePath: String { "/run/netns/\(nodesNamespace)" }
 
-    init() throws {
+    /// - Parameter nodes: how many node addresses (tessera-1, tessera-2, ...) the nodes' namespace gets.
+    init(nodes: Int = 2) throws {
         let id = getpid()
         let subnet = Int(id) % 250 + 1
         balancerNamespace = "tlb-ctr-lb-\(id)"
         nodesNamespace = "tlb-ctr-nodes-\(id)"
         hostLink = "tlbh\(id)"
         balancerAddress = "198.18.\(subnet).2"
-        nodeAddresses = ["198.19.\(subnet).11", "198.19.\(subnet).12"]
+        nodeAddresses = (0..<nodes).map { "198.19.\(subnet).\(11 + $0)" }
         hostsFile = NSTemporaryDirectory() + "tessera-lb-hosts-\(id)"
         let lb = balancerNamespace, nodes = nodesNamespace
         let toBalancer = "tlbb\(id)", balancerToNodes = "tlbl\(id)", toNodes = "tlbn\(id)"
@@ -427,8 +661,7 @@ private final class ContainerNetwork {
             ["-n", lb, "addr", "add", "198.19.\(subnet).10/24", "dev", balancerToNodes],
             ["-n", lb, "link", "set", balancerToNodes, "up"],
             ["-n", nodes, "link", "set", "lo", "up"],
-            ["-n", nodes, "addr", "add", "\(nodeAddresses[0])/24", "dev", toNodes],
-            ["-n", nodes, "addr", "add", "\(nodeAddresses[1])/24", "dev", toNodes],
+        ] + nodeAddresses.map { ["-n", nodes, "addr", "add", "\($0)/24", "dev", toNodes] } + [
             ["-n", nodes, "link", "set", toNodes, "up"],
         ]
         do {
@@ -438,7 +671,8 @@ private final class ContainerNetwork {
                     throw TestSocket.Failure(description: "ip \(step.joined(separator: " ")): \(result.stderr)")
                 }
             }
-            let hosts = "127.0.0.1 localhost\n\(nodeAddresses[0]) tessera-1\n\(nodeAddresses[1]) tessera-2\n"
+            let hosts = "127.0.0.1 localhost\n"
+                + nodeAddresses.enumerated().map { "\($1) tessera-\($0 + 1)\n" }.joined()
             try hosts.write(toFile: hostsFile, atomically: true, encoding: .utf8)
             chmod(hostsFile, 0o644)
         } catch {

@@ -103,7 +103,7 @@ struct ReloadTests {
 
         // Long transfers through the echo service, opened before the load so that both nodes have some (each
         // worker's round robin starts at another node, and six connections give one worker at least three).
-        let transfers = try (0..<6).map { k in try Transfer(port: echoPort, bytes: 2 << 20, seed: UInt64(k)) }
+        let transfers = try (0..<6).map { k in try EchoTransfer(port: echoPort, bytes: 2 << 20, seed: UInt64(k)) }
         let before = try lb.status()
         #expect(before.nodes.map(\.name) == ["n1", "n2"])
         #expect(before.nodes.allSatisfy { $0.activeConnections >= 1 }, "transfers on both nodes: \(before.nodes.map(\.activeConnections))")
@@ -298,78 +298,6 @@ struct ReloadTests {
         #expect(invalid.stderr.contains("reload rejected") && invalid.stderr.contains("invalid balance \"random\""), "\(invalid.stderr)")
         #expect(lb.lines(containing: "reload rejected").count == 1)
         #expect(lb.process.stop() == 0)
-    }
-}
-
-/// One long transfer through an echo service: the first half sent at once, the second on request, everything
-/// echoed back compared byte for byte.
-private final class Transfer: @unchecked Sendable {
-    enum Result: Equatable { case exact, short(Int), different(at: Int), failed(String) }
-
-    /// What the reader and sender threads record.
-    private final class Seen: @unchecked Sendable {
-        private let lock = NSLock()
-        private var bytes: [UInt8] = []
-        private var failure: String?
-        func append(_ chunk: [UInt8]) { lock.withLock { bytes += chunk } }
-        func fail(_ error: any Error) { lock.withLock { failure = failure ?? "\(error)" } }
-        var received: [UInt8] { lock.withLock { bytes } }
-        var count: Int { lock.withLock { bytes.count } }
-        var error: String? { lock.withLock { failure } }
-    }
-
-    private let socket: TestSocket
-    private let payload: [UInt8]
-    private let seen = Seen()
-    private let reader: Thread
-    private let secondHalf = DispatchSemaphore(value: 0)
-    private let sender: Thread
-
-    init(port: Int, bytes: Int, seed: UInt64) throws {
-        let socket = try TestSocket(host: "127.0.0.1", port: port, timeout: 30)
-        let payload = TestData.bytes(count: bytes, seed: seed)
-        let (seen, secondHalf) = (self.seen, self.secondHalf)
-        self.socket = socket
-        self.payload = payload
-        reader = Thread {
-            do {
-                while true {
-                    let chunk = try socket.receive()
-                    if chunk.isEmpty { break }
-                    seen.append(chunk)
-                }
-            } catch {
-                seen.fail(error)
-            }
-        }
-        sender = Thread {
-            do {
-                try socket.send(Array(payload[..<(payload.count / 2)]))
-                secondHalf.wait()
-                try socket.send(Array(payload[(payload.count / 2)...]))
-                socket.shutdownWrite()
-            } catch {
-                seen.fail(error)
-            }
-        }
-        reader.start()
-        sender.start()
-    }
-
-    /// Whether the first half came back.
-    var halfEchoed: Bool { seen.count >= payload.count / 2 }
-
-    func sendSecondHalf() { secondHalf.signal() }
-
-    /// Waits for the echo to end, then compares.
-    func finish() -> Result {
-        _ = eventually(within: 20) { reader.isFinished }
-        if let failure = seen.error { return .failed(failure) }
-        let got = seen.received
-        if got.count != payload.count { return .short(got.count) }
-        if let at = zip(got, payload).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset { return .different(at: at) }
-        socket.close()
-        return .exact
     }
 }
 
