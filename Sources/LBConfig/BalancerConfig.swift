@@ -133,7 +133,7 @@ public struct BalancerConfig: Sendable, Equatable {
     /// file, flags or environment: tests make it small to run the buffers dry.
     public var ringBuffers: Int = 512
     /// Pipe capacity asked for with F_SETPIPE_SZ, bytes.
-    public var pipeSize: Int = 65_536
+    public var pipeSize: Int = 262_144
     public var health = Health()
     /// TCP_USER_TIMEOUT on node sockets, milliseconds (0: kernel default): unacknowledged data to a node that
     /// vanished fails the connection in bounded time.

@@ -65,7 +65,7 @@ public struct ForwardingPlan: Sendable {
         idleTimeoutMs: Int64 = 0,
         passiveHealth: PassiveHealth = PassiveHealth(maxFails: 3, failTimeoutMs: 5_000),
         mode: ForwardingMode = .auto,
-        pipeSize: Int = 65_536,
+        pipeSize: Int = 262_144,
         nodeUserTimeoutMs: Int = 10_000,
         nodeKeepaliveSeconds: Int = 30,
         allDownFallback: Bool = false,

@@ -106,7 +106,7 @@ struct RunOptions: ParsableArguments {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Pipe capacity for splice, bytes (default: 65536).", valueName: "BYTES")
+        help: ArgumentHelp("Pipe capacity for splice, bytes (default: 262144).", valueName: "BYTES")
     )
     var pipeSize: String?
 

@@ -22,7 +22,7 @@ struct DefaultsTests {
         #expect(config.maxFails == 3)
         #expect(config.failTimeoutMs == 5_000)
         #expect(config.forward == .auto)
-        #expect(config.pipeSize == 65_536)
+        #expect(config.pipeSize == 262_144)
     }
 
     @Test("a node without a name is named after its host")

@@ -88,7 +88,7 @@ struct WorkedExampleTests {
               "failTimeoutMs": 5000,
               "forward": "auto",
               "engine": "auto",
-              "pipeSize": 65536,
+              "pipeSize": 262144,
               "nodeUserTimeoutMs": 10000,
               "nodeKeepaliveSeconds": 30,
               "allDown": "refuse",
