@@ -113,7 +113,14 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         events.begin()
         while !shared.stop.load(ordering: .relaxed) {
             let timeout = nextTimeout()
+            // The clock is read once per wake, before the first event: a wait may have slept for hours, and
+            // what the events start (connect deadlines, accept times) must count from now, not from then.
+            var clockRead = false
             let n = events.wait(timeoutMilliseconds: timeout) { token, result, flags in
+                if !clockRead {
+                    now = MonotonicClock.nowMilliseconds()
+                    clockRead = true
+                }
                 handle(token: token, result: result, flags: flags)
             }
             counters.events.bump(n)

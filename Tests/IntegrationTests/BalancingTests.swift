@@ -103,6 +103,24 @@ struct BalancingTests {
         #expect(retries >= 1)
     }
 
+    @Test("after the balancer sat idle for longer than the connect timeout, the next client is served", .timeLimit(.minutes(1)), arguments: allModes)
+    func firstConnectionAfterIdle(path: DataPath) throws {
+        // An idle worker sleeps in its wait with no deadline; the connection that wakes it must get a connect
+        // deadline counted from its arrival, not from before the sleep.
+        let harness = try Harness(nodes: 1, speaks: [.http(service: "q2t")], path: path, workers: 1, configure: {
+            $0.connectTimeoutMs = 300
+        })
+        defer { harness.stop() }
+        for round in 0..<2 {
+            usleep(700_000)
+            let client = try harness.connect()
+            let reply = try HTTPExchange.get("/upcheck", on: client, close: true)
+            #expect(reply.body == "I'm up!", "round \(round): the first connection after 0.7 s idle")
+        }
+        let failures = harness.counters.reduce(0) { $0 + $1.connectFailures.load(ordering: .relaxed) }
+        #expect(failures == 0, "no connect counted as failed")
+    }
+
     @Test("after a refused connect the node's socket is not polled again (no busy loop)", .timeLimit(.minutes(1)), arguments: allEngines)
     func noBusyLoopAfterError(path: DataPath) throws {
         let harness = try Harness(speaks: [.http(service: "q2t")], path: path, configure: { $0.maxFails = 1000 })
