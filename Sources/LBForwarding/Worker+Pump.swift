@@ -53,19 +53,21 @@ extension Worker {
         var outcome = PumpOutcome.idle
 
         turn: while true {
-            // 1. Write what is in flight.
+            // 1. Write what is in flight. When both hold bytes the buffer's go first: they are older (a copy read
+            // needs an empty pipe; the splice reads that follow a full one may start before it is written out).
             if !d.isEmpty && destinationWritable {
                 let result: IOResult
-                if d.inPipe > 0 {
+                let fromBuffer = d.start != d.end
+                if fromBuffer {
+                    result = Socket.write(destination, from: buffers.address(d.buffer) + Int(d.start), count: Int(d.end - d.start))
+                } else {
                     // Never SPLICE_F_MORE: on the last chunk it corks a short reply for ~200 ms.
                     result = Pipe.splice(from: d.pipeRead, to: destination, count: d.inPipe)
-                } else {
-                    result = Socket.write(destination, from: buffers.address(d.buffer) + Int(d.start), count: Int(d.end - d.start))
                 }
                 switch result {
                 case .done(let n):
                     moved += n
-                    if d.inPipe > 0 { d.inPipe -= n } else { d.start += Int32(n) }
+                    if fromBuffer { d.start += Int32(n) } else { d.inPipe -= n }
                     releaseIfEmpty(&d, keepPipe: sourceReadable)
                 case .wouldBlock:
                     destinationWritable = false

@@ -158,6 +158,64 @@ struct TransferTests {
         #expect(received == payload)
     }
 
+    @Test("messages and bursts sent while the reader stalls arrive in order when its window fills mid-burst", .timeLimit(.minutes(1)), arguments: allModes)
+    func burstsIntoAFillingWindow(path: DataPath) throws {
+        // A node sends 512-byte messages, each followed by a burst of one copy buffer and a bit, to a client that
+        // does not read. In auto mode each message turns the direction back to copying and each burst to splicing,
+        // from a full copy buffer; as the way to the client fills, one burst's buffer comes when less than a
+        // buffer's room is left, so it is written in part, and the bytes spliced after it must wait for its rest.
+        let node = try RawListener(host: "127.0.0.2")
+        let harness = try Harness(hosts: ["127.0.0.2"], nodePorts: [node.port], path: path, workers: 1)
+        defer { harness.stop() }
+        let client = try harness.connect(timeout: 20)
+        try client.send("go")
+        let server = try node.accept()
+        // Enough to fill the balancer's send buffer to the client at its largest (tcp_wmem's maximum) and more.
+        let wmem = (try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_wmem", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? 4 << 20
+        let message = 512, burst = 16 * 1024 + 512
+        let cycles = (wmem + (3 << 20)) / (message + burst)
+        let payload = TestData.bytes(count: cycles * (message + burst), seed: 0xB0B5)
+        let sent = Atomic<Int>(0)
+        let sendError = LockedBox<String?>(nil)
+        let sender = Thread {
+            do {
+                var offset = 0
+                for _ in 0..<cycles {
+                    for size in [message, burst] {
+                        try server.send(Array(payload[offset..<(offset + size)]))
+                        offset += size
+                        sent.store(offset, ordering: .relaxed)
+                        usleep(100)  // each on its own, as the balancer reads
+                    }
+                }
+                server.shutdownWrite()
+            } catch {
+                sendError.set("\(error)")
+            }
+        }
+        sender.start()
+        // The client reads only once the node can send no more (every buffer on the way is full) or is done.
+        var last = -1
+        while sent.load(ordering: .relaxed) != last && sent.load(ordering: .relaxed) < payload.count {
+            last = sent.load(ordering: .relaxed)
+            usleep(200_000)
+        }
+        #expect(last < payload.count, "the way to the client filled: \(last) of \(payload.count) bytes sent")
+        var received: [UInt8] = []
+        received.reserveCapacity(payload.count)
+        while true {
+            let chunk = try client.receive(max: 1 << 20)
+            if chunk.isEmpty { break }
+            received += chunk
+        }
+        #expect(sendError.value == nil)
+        #expect(received.count == payload.count)
+        let same = received.count == payload.count && memcmp(received, payload, payload.count) == 0
+        let firstDifference = same ? nil : zip(received, payload).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(same, "first differing byte at \(firstDifference ?? -1) of \(payload.count)")
+    }
+
     @Test("GET /bytes/N answers N bytes through the balancer, kept alive", .timeLimit(.minutes(1)), arguments: allModes)
     func sizedResponses(path: DataPath) throws {
         let harness = try Harness(speaks: [.http(service: "q2t")], path: path)

@@ -58,6 +58,17 @@ public final class AcceptedSocket: @unchecked Sendable {
         if n != bytes.count { throw TestSocket.Failure(description: "send: errno \(errno)") }
     }
 
+    /// Sends every byte (blocking until the socket takes them).
+    public func send(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw TestSocket.Failure(description: "send: \(String(cString: strerror(errno))) (errno \(errno))") }
+            sent += n
+        }
+    }
+
     /// Reads until end of stream; throws on a reset or timeout.
     public func receiveAll() throws -> [UInt8] {
         var all: [UInt8] = []
