@@ -177,6 +177,10 @@ void cshims_buffer_ring_advance(cshims_buffer_ring *b, int count) { io_uring_buf
 
 int cshims_ring_submit(cshims_ring *r) { return io_uring_submit_and_get_events(&r->ring); }
 
+unsigned cshims_ring_queued(cshims_ring *r) { return io_uring_sq_ready(&r->ring); }
+
+int cshims_ring_submit_only(cshims_ring *r) { return io_uring_submit(&r->ring); }
+
 int cshims_ring_submit_and_wait(cshims_ring *r, int timeout_ms) {
     struct io_uring_cqe *cqe = NULL;
     if (timeout_ms < 0) return io_uring_submit_and_wait(&r->ring, 1);

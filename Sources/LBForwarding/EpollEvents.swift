@@ -28,6 +28,10 @@ final class EpollEvents: EventSource {
     @inline(__always)
     func unwatch(_ fd: Int32, token: EventToken) {}
 
+    /// epoll queues nothing that names a descriptor.
+    @inline(__always)
+    func submitBeforeClosing() {}
+
     func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError) {
         try epoll.modify(fd, events: Self.socketEvents, data: new.raw)
     }

@@ -29,6 +29,12 @@ protocol EventSource: AnyObject {
     func watch(_ fd: Int32, token: EventToken) throws(SystemError)
     /// Stops watching a socket that is about to be closed.
     func unwatch(_ fd: Int32, token: EventToken)
+    /// Runs before the sockets of a connection moved by the ring copy mover are closed. With io_uring, what is
+    /// queued goes to the kernel now: a recv or send queued this turn may name a socket about to close, and
+    /// once its number is free any new descriptor may take it (a node socket, a pipe, or a client the multishot
+    /// accept takes in the task work that runs on the way back from any system call), and the request,
+    /// submitted later, would move bytes on that connection.
+    func submitBeforeClosing()
     /// Re-labels a watched socket with a new token (its slot's generation moved on).
     func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError)
     /// Starts watching (or accepting on) a listener.

@@ -55,6 +55,11 @@ final class RingEvents: EventSource {
         ring.preparePollRemove(token.raw, userData: EventToken.ignored.raw)
     }
 
+    @inline(__always)
+    func submitBeforeClosing() {
+        if ring.queued > 0 { ring.submit() }
+    }
+
     /// The old poll goes (its last completion carries the old, now stale token) and a new one starts; a
     /// poll reports the socket's current state when armed, so no readiness is lost in between.
     func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError) {

@@ -74,7 +74,8 @@ struct Direction {
     /// Intrusive links of the deadline list (-1: none) and of the free list.
     var prev: Int32 = -1
     var next: Int32 = -1
-    var inDeadlineList: Bool = false
+    /// The deadline list the slot is on (`SlotTable.DeadlineList.id`), 0 for none.
+    var deadlineList: UInt8 = 0
     /// When the client was accepted, and the bytes moved each way (for `--log-connections`).
     var acceptedAt: Int64 = 0
     var bytesUp: Int = 0

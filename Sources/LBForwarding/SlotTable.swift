@@ -13,11 +13,14 @@
     @_spi(Benchmarks) public struct DeadlineList {
         @_spi(Benchmarks) public var head: Int32 = -1
         @_spi(Benchmarks) public var tail: Int32 = -1
+        /// Which list this is, as a slot on it records (`Slot.deadlineList`): unlinking a slot from a list it is
+        /// not on must leave both lists alone.
+        let id: UInt8
         @_spi(Benchmarks) public var isEmpty: Bool { head < 0 }
     }
 
-    @_spi(Benchmarks) public var connecting = DeadlineList()
-    @_spi(Benchmarks) public var idle = DeadlineList()
+    @_spi(Benchmarks) public var connecting = DeadlineList(id: 1)
+    @_spi(Benchmarks) public var idle = DeadlineList(id: 2)
 
     @_spi(Benchmarks) public init(capacity: Int) {
         self.capacity = capacity
@@ -77,31 +80,34 @@
 
     // MARK: - Deadline lists
 
+    /// Links a slot that is on no list at the tail.
     @inline(__always)
     @_spi(Benchmarks) public func append(_ i: Int32, to list: inout DeadlineList) {
+        assert(slots[Int(i)].deadlineList == 0, "slot \(i) is already on list \(slots[Int(i)].deadlineList)")
         slots[Int(i)].prev = list.tail
         slots[Int(i)].next = -1
-        slots[Int(i)].inDeadlineList = true
+        slots[Int(i)].deadlineList = list.id
         if list.tail >= 0 { slots[Int(list.tail)].next = i } else { list.head = i }
         list.tail = i
     }
 
+    /// Unlinks a slot if it is on `list`; otherwise nothing changes.
     @inline(__always)
     @_spi(Benchmarks) public func unlink(_ i: Int32, from list: inout DeadlineList) {
-        guard slots[Int(i)].inDeadlineList else { return }
+        guard slots[Int(i)].deadlineList == list.id else { return }
         let prev = slots[Int(i)].prev
         let next = slots[Int(i)].next
         if prev >= 0 { slots[Int(prev)].next = next } else { list.head = next }
         if next >= 0 { slots[Int(next)].prev = prev } else { list.tail = prev }
         slots[Int(i)].prev = -1
         slots[Int(i)].next = -1
-        slots[Int(i)].inDeadlineList = false
+        slots[Int(i)].deadlineList = 0
     }
 
-    /// Moves a slot to the tail (its deadline was pushed back by the same timeout as everyone else's).
+    /// Moves a slot on `list` to its tail (its deadline was pushed back by the same timeout as everyone else's).
     @inline(__always)
     @_spi(Benchmarks) public func touch(_ i: Int32, in list: inout DeadlineList) {
-        guard list.tail != i else { return }
+        guard list.tail != i, slots[Int(i)].deadlineList == list.id else { return }
         unlink(i, from: &list)
         append(i, to: &list)
     }

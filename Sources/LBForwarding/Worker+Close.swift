@@ -6,7 +6,12 @@ import Synchronization
 extension Worker {
     /// Ends a connection: closes both sockets (with a reset instead of a FIN when `reset`), returns pipes and
     /// buffers, and frees the slot. A pipe that may still hold bytes is closed rather than pooled.
-    func finish(_ i: Int32, reset: Bool) {
+    ///
+    /// A connection that still holds bytes for either side (an idle timeout on a reader that stopped, a node
+    /// marked down mid-answer, the drain's end) is reset even when `reset` is false: a FIN would tell that
+    /// peer the stream ended where it was cut.
+    func finish(_ i: Int32, reset requested: Bool) {
+        let reset = requested || holdsBytes(i)
         if let connectionLog {
             var record = ConnectionRecord()
             record.service = slots[i].service
@@ -21,7 +26,12 @@ extension Worker {
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)
         releaseTransport(&slots[i].down)
-        if slots[i].ringCopy { stopRingCopy(i) }
+        if slots[i].ringCopy {
+            // Its recvs and sends name its sockets: submitted before the numbers are free again (see
+            // `EventSource.submitBeforeClosing`).
+            events.submitBeforeClosing()
+            stopRingCopy(i)
+        }
         let generation = slots[i].generation
         if slots[i].client >= 0 && polls(i, side: 0) {
             events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: 0))
@@ -42,6 +52,13 @@ extension Worker {
             return
         }
         releaseSlot(i)
+    }
+
+    /// Bytes taken from one side and not yet given to the other: in a pipe or copy buffer, or queued for the
+    /// ring copy mover's sends.
+    @inline(__always)
+    private func holdsBytes(_ i: Int32) -> Bool {
+        !slots[i].up.isEmpty || !slots[i].down.isEmpty || slots[i].up.head >= 0 || slots[i].down.head >= 0
     }
 
     /// Frees a slot that holds no descriptors any more.

@@ -138,6 +138,11 @@ extension Worker {
         }
         if side == 0 { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
         if side == 0 { slots[i].bytesUp += Int(result) } else { slots[i].bytesDown += Int(result) }
+        if plan.idleTimeoutMs > 0 {
+            // Bytes reaching a slow reader are activity too, while its recv is paused and nothing new arrives.
+            slots[i].deadline = now + plan.idleTimeoutMs
+            slots.touch(i, in: &slots.idle)
+        }
         counters.serviceNodes.bump(slots[i].service, slots[i].node, side == 0 ? .bytesUp : .bytesDown, Int(result))
         d.start += result
         var more = true
@@ -216,6 +221,9 @@ extension Worker {
     private func readOwn(_ i: Int32, side: Int) {
         var d = slots[i][source: side]
         guard d.head < 0, !d.receiving, !d.pollingOwn, !d.sourceClosed else { return }
+        // Moving to splice: the move waits for no request in flight, and a poll armed now would be cancelled by
+        // nothing. The pump reads this direction once the move is done.
+        guard !slots[i].movingToSplice else { return }
         guard let own = buffers.take() else {
             starved.append((i, slots[i].generation, side))  // not even those: wait for a provided one
             return

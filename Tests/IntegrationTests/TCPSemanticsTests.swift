@@ -121,4 +121,97 @@ struct TCPSemanticsTests {
         #expect(released, "\(inUse) pipes held by \(clients.count) idle connections")
         #expect(harness.balancer.openConnections == 50)
     }
+
+    @Test("--idle-timeout closes silent connections, spares talking ones, and the worker serves on", .timeLimit(.minutes(1)), arguments: allModes)
+    func idleTimeout(path: DataPath) throws {
+        let harness = try Harness(speaks: [.echo], path: path, workers: 1, configure: { $0.idleTimeoutMs = 300 })
+        defer { harness.stop() }
+        func echo(_ client: TestSocket, _ text: String) throws -> Bool {
+            try client.send(text)
+            return try client.receive(exactly: text.utf8.count) == Array(text.utf8)
+        }
+        for round in 0..<3 {
+            // One that ends by itself before its deadline, one that keeps talking, three that fall silent.
+            let ending = try harness.connect(timeout: 5)
+            #expect(try echo(ending, "bye"))
+            ending.close()
+            let talking = try harness.connect(timeout: 5)
+            let silent = try (0..<3).map { _ in try harness.connect(timeout: 5) }
+            for client in silent { #expect(try echo(client, "hello")) }
+            let quiet = monotonicSeconds()
+            for k in 0..<8 {
+                #expect(try echo(talking, "tick \(k)"), "round \(round): a connection that talks every 100 ms stays")
+                usleep(100_000)
+            }
+            for client in silent {
+                #expect(try client.receive().isEmpty, "round \(round): a silent connection ends with a FIN")
+            }
+            let closedAfter = monotonicSeconds() - quiet
+            #expect(closedAfter >= 0.25 && closedAfter < 3, "round \(round): closed \(closedAfter) s after its last byte")
+            #expect(try echo(talking, "still here"), "round \(round)")
+            talking.close()
+        }
+        // The worker still serves new connections, and counts none open once every client is gone.
+        let late = try harness.connect(timeout: 5)
+        #expect(try echo(late, "late"))
+        late.close()
+        #expect(eventually(within: 3) { harness.balancer.openConnections == 0 }, "open: \(harness.balancer.openConnections)")
+    }
+
+    @Test("an idle timeout that ends a connection still holding bytes resets it: a FIN would pass the cut for the end", .timeLimit(.minutes(1)), arguments: allModes)
+    func idleTimeoutWithBytesHeld(path: DataPath) throws {
+        let harness = try Harness(speaks: [.echo], path: path, workers: 1, configure: { $0.idleTimeoutMs = 300 })
+        defer { harness.stop() }
+        let client = try harness.connect(timeout: 5)
+        // 16 MiB sent, none read: the echo fills every buffer on the way back, the balancer holds what it took,
+        // and nothing moves until the idle timeout ends the connection.
+        let payload = TestData.bytes(count: 16 << 20, seed: 5)
+        let sender = Thread { try? client.send(payload) }
+        sender.start()
+        usleep(1_500_000)
+        var received = 0
+        var ending = "end of stream"
+        do {
+            while true {
+                let chunk = try client.receive(max: 1 << 20)
+                if chunk.isEmpty { break }
+                received += chunk.count
+            }
+        } catch {
+            ending = "\(error)"
+        }
+        #expect(received < payload.count, "the echo was cut: \(received) of \(payload.count)")
+        #expect(ending.contains("reset"), "the cut connection was reset, not closed with a FIN: \(ending) after \(received) bytes")
+    }
+
+    @Test("io_uring ring copy: a connection's queued sends never reach the next connection's socket", .timeLimit(.minutes(1)), arguments: [DataPath(.ioUring, .copy), DataPath(.ioUring, .auto)])
+    func queuedSendsStayWithTheirConnection(path: DataPath) throws {
+        // A client resets while its echo still streams back (sends to its socket queued in the ring) and new
+        // clients connect at once: a new node socket takes the lowest free descriptor number, the one just
+        // closed, so a send still queued for the old number would reach the new node, which echoes it to the new
+        // client. Each new client must get back exactly what it sent.
+        let harness = try Harness(nodes: 1, speaks: [.echo], path: path, workers: 1)
+        defer { harness.stop() }
+        let started = monotonicSeconds()
+        var rounds = 0
+        var wrong: [String] = []
+        while rounds < 400 && monotonicSeconds() - started < 8 {
+            rounds += 1
+            let streaming = try harness.connect(timeout: 5)
+            try streaming.send(TestData.bytes(count: 256 << 10, seed: UInt64(rounds)))
+            _ = try streaming.receive(max: 4096)
+            streaming.reset()
+            let fresh = try (0..<3).map { _ in try harness.connect(timeout: 5) }
+            for (k, client) in fresh.enumerated() {
+                let tag = Array("round \(rounds) client \(k) ".utf8)
+                try client.send(tag)
+                client.shutdownWrite()
+                let echoed = (try? client.receiveAll()) ?? []
+                if echoed != tag { wrong.append("round \(rounds) client \(k): \(echoed.count) bytes back for \(tag.count)") }
+                client.close()
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(rounds * 3) clients got bytes not theirs: \(wrong.prefix(3))")
+    }
 }
+
