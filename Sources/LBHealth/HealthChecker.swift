@@ -122,6 +122,18 @@ public final class HealthChecker: Sendable {
     /// What each target saw last.
     public var report: [Report] { reports.withLock { $0 } }
 
+    /// Starts `run()` as a task on a thread of its own (`ProbeThread`): neither its start nor any probe after
+    /// waits for a thread of Swift's cooperative pool, which blocking work elsewhere in the process may hold.
+    /// `finished` is called when the task ends (cancel the task to end it).
+    public func start(finished: @escaping @Sendable () -> Void) -> Task<Void, Never> {
+        let thread = ProbeThread(name: "tessera-lb health")
+        return Task.detached(executorPreference: thread) {
+            await self.run()
+            thread.stop()
+            finished()
+        }
+    }
+
     /// Probes until the task is cancelled, then closes the HTTP client (created here, so that a checker that
     /// never ran holds no client).
     public func run() async {

@@ -341,7 +341,7 @@ final class HealthRun: Sendable {
     func start() {
         let checker = self.checker
         let finished = self.finished
-        task.withLock { $0 = Task.detached { await checker.run(); finished.signal() } }
+        task.withLock { $0 = checker.start { finished.signal() } }
     }
 
     /// Ends the loop without waiting for it.
@@ -350,7 +350,8 @@ final class HealthRun: Sendable {
     }
 
     /// Ends the loop and waits (at most `timeoutMs`) until it has: no verdict of its changes a node afterwards.
-    /// Call from a thread of its own, never from a task (the loop needs the cooperative threads to finish).
+    /// Call from a thread of its own, never from a task (the loop ends on its own thread, but closing its
+    /// HTTP client may need the cooperative threads).
     func stop(waitingAtMost timeoutMs: Int) {
         guard let task = task.withLock({ $0 }) else { return }
         task.cancel()

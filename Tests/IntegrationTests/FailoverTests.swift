@@ -44,7 +44,10 @@ struct FailoverTests {
         defer { load.stop() }
         #expect(eventually(within: 5) { Set(load.all.compactMap(\.node)) == ["n1", "n2"] }, "both nodes serve at first")
         // Steady state: every node has passed a probe (not the start-up state, where one failure is enough).
-        #expect(eventually(within: 5) { harness.balancer.health!.report.allSatisfy { $0.lastGood != nil } })
+        #expect(
+            eventually(within: 5) { harness.balancer.health!.report.allSatisfy { $0.lastGood != nil } },
+            "every node probed good: \(harness.balancer.health!.report.map { "\($0.target): \(String(describing: $0.lastResult))" })"
+        )
 
         let faultAt = load.elapsed
         harness.group!.nodes[0].setMode(fault)
@@ -109,6 +112,25 @@ struct FailoverTests {
         }
         let fresh = try harness.connect(1)
         #expect(try HTTPExchange.get("/send", on: fresh).node == "n2", "new connections go to n2")
+    }
+
+    @Test("probes go on while every thread of Swift's cooperative pool is blocked elsewhere", .timeLimit(.minutes(1)))
+    func probesDoNotWaitForTheCooperativePool() throws {
+        let harness = try harness(DataPath(.epoll))
+        defer { harness.stop() }
+        let n1 = harness.balancer.nodes[0]
+        #expect(eventually(within: 5) { harness.balancer.health!.report.allSatisfy { $0.lastGood != nil } }, "probed good")
+        // Every cooperative thread blocked for 3 s (as blocking work on the pool would), then the fault.
+        let width = ProcessInfo.processInfo.activeProcessorCount + 1
+        let blockers = (0..<width).map { _ in Task.detached { usleep(3_000_000) } }
+        _ = blockers
+        usleep(200_000)
+        harness.group!.nodes[0].setMode(.refuse)
+        let faultAt = monotonicSeconds()
+        #expect(eventually(within: 5) { !n1.isMarkedUp }, "n1 marked down")
+        let detection = monotonicSeconds() - faultAt
+        #expect(detection < 2.5, "marked down \(detection) s after the fault, before the pool was free again")
+        harness.group!.nodes[0].setMode(.up)
     }
 
     @Test("health scope service: a failing Q2T port takes the node out of Q2T only", .timeLimit(.minutes(1)))
