@@ -258,7 +258,7 @@ struct DeployTests {
     static func configMapConfig() throws -> [String: Any] {
         let configMap = try yaml("deploy/kubernetes/configmap.yaml")
         let json = try #require(map(configMap["data"])?["tessera-lb.json"] as? String)
-        let file = NSTemporaryDirectory() + "tessera-lb-configmap-print-\(getpid()).json"
+        let file = NSTemporaryDirectory() + "tessera-lb-configmap-print-\(getpid())-\(UUID().uuidString).json"
         try json.write(toFile: file, atomically: true, encoding: .utf8)
         defer { unlink(file) }
         return try printedConfig([:], ["--config", file])
