@@ -179,8 +179,6 @@ int cshims_ring_submit(cshims_ring *r) { return io_uring_submit_and_get_events(&
 
 unsigned cshims_ring_queued(cshims_ring *r) { return io_uring_sq_ready(&r->ring); }
 
-int cshims_ring_submit_only(cshims_ring *r) { return io_uring_submit(&r->ring); }
-
 int cshims_ring_submit_and_wait(cshims_ring *r, int timeout_ms) {
     struct io_uring_cqe *cqe = NULL;
     if (timeout_ms < 0) return io_uring_submit_and_wait(&r->ring, 1);

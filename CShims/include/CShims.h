@@ -161,8 +161,6 @@ void cshims_buffer_ring_advance(cshims_buffer_ring *buffers, int count);
 int cshims_ring_submit(cshims_ring *ring);
 /// io_uring_sq_ready: requests queued and not yet submitted.
 unsigned cshims_ring_queued(cshims_ring *ring);
-/// io_uring_submit: submits what is queued, without waiting or reaping.
-int cshims_ring_submit_only(cshims_ring *ring);
 /// Submits and waits for at least one completion: io_uring_submit_and_wait (timeout_ms < 0) or
 /// io_uring_submit_and_wait_timeout (-ETIME when it ran out).
 int cshims_ring_submit_and_wait(cshims_ring *ring, int timeout_ms);

@@ -57,7 +57,7 @@ final class RingEvents: EventSource {
 
     @inline(__always)
     func submitBeforeClosing() {
-        if ring.queued > 0 { ring.submit() }
+        if ring.queued > 0 { ring.submitAndWait(timeoutMilliseconds: 0) }
     }
 
     /// The old poll goes (its last completion carries the old, now stale token) and a new one starts; a

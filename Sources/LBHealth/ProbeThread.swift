@@ -34,7 +34,7 @@ final class ProbeThread: TaskExecutor, @unchecked Sendable {
         while true {
             let batch: [UnownedJob] = condition.withLock {
                 while jobs.isEmpty && !stopping { condition.wait() }
-                defer { jobs.removeAll(keepingCapacity: true) }
+                defer { jobs = [] }
                 return jobs
             }
             if batch.isEmpty { return }

@@ -141,10 +141,6 @@ public final class IoUring {
     @inline(__always)
     public var queued: UInt32 { cshims_ring_queued(ring) }
 
-    /// Submits what is queued, without waiting.
-    @inline(__always)
-    public func submit() { _ = cshims_ring_submit_only(ring) }
-
     /// A full submission queue is submitted before a new entry is taken, so there is always room but when
     /// the kernel refuses to take any: then there is nothing sane left to do.
     @inline(__always)

@@ -98,13 +98,8 @@ public enum Socket {
     /// Closes with a reset instead of a FIN (SO_LINGER {1, 0}, then close).
     @inline(__always)
     public static func closeWithReset(_ fd: Int32) {
-        setLingerZero(fd)
-        closeDescriptor(fd)
-    }
-
-    /// SO_LINGER on with a zero time: the close that follows sends a reset instead of a FIN.
-    public static func setLingerZero(_ fd: Int32) {
         _ = cshims_set_linger_zero(fd)
+        closeDescriptor(fd)
     }
 
     /// Sets TCP_NODELAY.
