@@ -82,6 +82,10 @@ extern const int CSHIMS_SO_SNDBUF;
 extern const int CSHIMS_IPPROTO_TCP;
 extern const int CSHIMS_TCP_NODELAY;
 extern const int CSHIMS_IPPROTO_IPV6;
+extern const int CSHIMS_IPPROTO_IP;
+/// Bind an address this host does not hold (yet): a standby balancer listening on a floating address, ip(7).
+extern const int CSHIMS_IP_FREEBIND;
+extern const int CSHIMS_IPV6_FREEBIND;
 extern const int CSHIMS_IPV6_V6ONLY;
 extern const int CSHIMS_SO_KEEPALIVE;
 extern const int CSHIMS_TCP_KEEPIDLE;

@@ -17,12 +17,13 @@ public struct AdminClient: Sendable {
 
     public let endpoint: AdminEndpoint
     public let token: String?
-    public let timeoutSeconds: Int64
+    /// How long to wait for the answer, milliseconds.
+    public let timeoutMs: Int64
 
-    public init(endpoint: AdminEndpoint, token: String?, timeoutSeconds: Int64 = 5) {
+    public init(endpoint: AdminEndpoint, token: String?, timeoutMs: Int64 = 5_000) {
         self.endpoint = endpoint
         self.token = token
-        self.timeoutSeconds = timeoutSeconds
+        self.timeoutMs = timeoutMs
     }
 
     /// `GET path`.
@@ -34,9 +35,17 @@ public struct AdminClient: Sendable {
     private func send(_ method: HTTPMethod, _ path: String) throws(Failure) -> Answer {
         var headers = HTTPHeaders()
         if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        // A client of its own: the shared one retries a refused connect until the deadline, so a balancer that
+        // is gone would look like one that hangs, and `tessera-lb health` would take its whole timeout to say so
+        // (keepalived's health script must fail fast).
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .milliseconds(timeoutMs)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        defer { try? client.syncShutdown() }
         do {
             let request = try HTTPClient.Request(url: "http://\(endpoint)\(path)", method: method, headers: headers)
-            let response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(timeoutSeconds)).wait()
+            let response = try client.execute(request: request, deadline: .now() + .milliseconds(timeoutMs)).wait()
             let body = response.body.map { String(buffer: $0) } ?? ""
             return Answer(status: Int(response.status.code), body: body)
         } catch {

@@ -126,10 +126,14 @@ public final class AdminRoutes: Sendable {
         case "/healthz":
             // Liveness: the process answers. Still 200 while draining, so an orchestrator does not kill a pod
             // that is finishing its connections.
-            return AdminResponse(status: 200, contentType: "text/plain", body: view.isAccepting() ? "ok\n" : "ok, draining\n")
+            let state = !view.isAccepting() ? "ok, draining\n" : view.isStopping() ? "ok, stopping\n" : "ok\n"
+            return AdminResponse(status: 200, contentType: "text/plain", body: state)
         case "/readyz":
-            // Readiness: accepting, and at least one node takes new connections.
+            // Readiness: accepting, not stopping, and at least one node takes new connections.
             guard view.isAccepting() else { return .error(503, "draining: no longer accepting connections") }
+            guard !view.isStopping() else {
+                return .error(503, "stopping: still accepting during the accept grace, then draining")
+            }
             let now = MonotonicClock.nowMilliseconds()
             let available = view.nodes.filter { $0.state.isAvailable(now: now) }.map(\.state.name)
             return available.isEmpty

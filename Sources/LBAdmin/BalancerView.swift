@@ -52,6 +52,8 @@ public struct BalancerView: Sendable {
     public var nodesChanged: @Sendable () -> Void
     /// False once the balancer stopped accepting (draining on SIGTERM).
     public var isAccepting: @Sendable () -> Bool
+    /// True from SIGTERM on: during the accept grace the balancer still accepts but is no longer ready.
+    public var isStopping: @Sendable () -> Bool
 
     public init(
         services: [Service],
@@ -66,7 +68,8 @@ public struct BalancerView: Sendable {
         openConnections: @escaping @Sendable () -> Int,
         probeReport: @escaping @Sendable () -> [HealthChecker.Report],
         nodesChanged: @escaping @Sendable () -> Void,
-        isAccepting: @escaping @Sendable () -> Bool = { true }
+        isAccepting: @escaping @Sendable () -> Bool = { true },
+        isStopping: @escaping @Sendable () -> Bool = { false }
     ) {
         self.services = services
         self.nodes = nodes
@@ -81,6 +84,7 @@ public struct BalancerView: Sendable {
         self.probeReport = probeReport
         self.nodesChanged = nodesChanged
         self.isAccepting = isAccepting
+        self.isStopping = isStopping
     }
 
     /// The index of the node called `name`.

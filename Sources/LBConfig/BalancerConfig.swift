@@ -144,6 +144,12 @@ public struct BalancerConfig: Sendable, Equatable {
     public var drainTimeoutMs: Int = 30_000
     /// With every node down: `refuse` new clients at once, or send them to the least recently failed node.
     public var allDown: AllDownPolicy = .refuse
+    /// Listeners may bind an address this host does not hold yet (IP_FREEBIND): the standby of a pair behind a
+    /// floating address listens on it before keepalived moves it here.
+    public var freebind: Bool = false
+    /// On SIGTERM or SIGINT: how long to report not-ready while still accepting, before the listeners close and
+    /// the drain begins, milliseconds. Time for keepalived or a Kubernetes Service to move new clients away.
+    public var acceptGraceMs: Int = 0
 
     public enum AllDownPolicy: String, Sendable, CaseIterable {
         case refuse

@@ -40,6 +40,10 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var drainTimeoutMs: String?
     /// `--all-down refuse|least-recently-failed`
     public var allDown: String?
+    /// `"true"` for `--freebind`.
+    public var freebind: String?
+    /// `--accept-grace MS`
+    public var acceptGraceMs: String?
     /// `--tessera-config FILE`, repeatable: a Tessera node's own config file, one per node.
     public var tesseraConfigs: [String]
     /// `"false"` for `--no-health`.
@@ -97,6 +101,8 @@ public struct ConfigOverrides: Sendable, Equatable {
         nodeKeepaliveSeconds: String? = nil,
         drainTimeoutMs: String? = nil,
         allDown: String? = nil,
+        freebind: String? = nil,
+        acceptGraceMs: String? = nil,
         tesseraConfigs: [String] = [],
         healthEnabled: String? = nil,
         healthPort: String? = nil,
@@ -134,6 +140,8 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.nodeKeepaliveSeconds = nodeKeepaliveSeconds
         self.drainTimeoutMs = drainTimeoutMs
         self.allDown = allDown
+        self.freebind = freebind
+        self.acceptGraceMs = acceptGraceMs
         self.tesseraConfigs = tesseraConfigs
         self.healthEnabled = healthEnabled
         self.healthPort = healthPort

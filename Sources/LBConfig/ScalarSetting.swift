@@ -67,6 +67,11 @@ extension ScalarSetting {
         choice("allDown", flag: "--all-down", override: { $0.allDown }, \.allDown),
         integer("drainTimeoutMs", flag: "--drain-timeout", range: 0...3_600_000, unit: "milliseconds",
                 note: "0 closes at once", override: { $0.drainTimeoutMs }, \.drainTimeoutMs),
+        integer("acceptGraceMs", flag: "--accept-grace", range: 0...600_000, unit: "milliseconds",
+                note: "0 closes the listeners at once", override: { $0.acceptGraceMs }, \.acceptGraceMs),
+        // `--freebind` is a flag without a value; its value is "true". The variable takes true or false.
+        boolean("freebind", flag: "--freebind", variable: "TESSERA_LB_FREEBIND", override: { $0.freebind },
+                store: { $0.freebind = $1 }, current: { $0.freebind }),
     ] + HealthSettings.all
 
     /// The environment variable for a flag: `--max-conns` is `TESSERA_LB_MAX_CONNS`.

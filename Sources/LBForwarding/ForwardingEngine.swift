@@ -62,13 +62,13 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
                     while fds.count > count { closeDescriptor(fds.removeLast()) }
                 } else {
                     if address.family == .unix { try UnixSocketPath.prepare(address) }
-                    if address.family != .unix && address.port == 0 { address = address.withPort(try Socket.unusedPort(on: address)) }
+                    if address.family != .unix && address.port == 0 { address = address.withPort(try Socket.unusedPort(on: address, freeBind: plan.freeBind)) }
                 }
                 // Adopted sockets first: they are in `perWorker` (closed by the error path) before any listen
                 // can throw.
                 for w in 0..<plan.workers { perWorker[w].append(w < min(count, fds.count) ? fds[w] : -1) }
                 for w in fds.count..<count {
-                    perWorker[w][perWorker[w].count - 1] = try Socket.listen(on: address, reusePort: true)
+                    perWorker[w][perWorker[w].count - 1] = try Socket.listen(on: address, reusePort: true, freeBind: plan.freeBind)
                 }
                 ports.append(address.family == .unix ? address.port : Socket.localPort(perWorker[0][perWorker[0].count - 1]))
             }

@@ -5,12 +5,15 @@ import Glibc
 public enum Socket {
     /// A listening socket bound to `address`, non-blocking, with SO_REUSEADDR, optionally SO_REUSEPORT (one
     /// listener per worker, the kernel spreads connections) and TCP_NODELAY (inherited by accepted sockets).
+    /// `freeBind` sets IP_FREEBIND (IPV6_FREEBIND): the bind succeeds for an address the host does not hold yet,
+    /// and connections arrive once it does (a floating address that keepalived moves here).
     ///
     /// - Throws: `SystemError` naming socket, setsockopt, bind or listen.
     public static func listen(
         on address: SocketAddress,
         reusePort: Bool,
         noDelay: Bool = true,
+        freeBind: Bool = false,
         backlog: Int32 = 4096
     ) throws(SystemError) -> Int32 {
         let fd: Int32
@@ -24,6 +27,13 @@ public enum Socket {
                 try setOption(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_REUSEADDR, 1, "SO_REUSEADDR")
                 if reusePort { try setOption(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_REUSEPORT, 1, "SO_REUSEPORT") }
                 if noDelay { try setOption(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1, "TCP_NODELAY") }
+                if freeBind {
+                    if address.family == .ipv4 {
+                        try setOption(fd, CSHIMS_IPPROTO_IP, CSHIMS_IP_FREEBIND, 1, "IP_FREEBIND")
+                    } else {
+                        try setOption(fd, CSHIMS_IPPROTO_IPV6, CSHIMS_IPV6_FREEBIND, 1, "IPV6_FREEBIND")
+                    }
+                }
             }
             _ = try checked("bind(\(address))") { address.withSockAddr { cshims_bind(fd, $0, $1) } }
             _ = try checked("listen(\(address))") { cshims_listen(fd, backlog) }
@@ -37,8 +47,8 @@ public enum Socket {
     /// A port on `address`'s host that no socket holds now. Binding port 0 with SO_REUSEPORT may hand out a
     /// port that other SO_REUSEPORT sockets of this user already share (the kernel sees no conflict), so
     /// listeners asking for "any port" take one from a plain socket first.
-    public static func unusedPort(on address: SocketAddress) throws(SystemError) -> Int {
-        let fd = try listen(on: address.withPort(0), reusePort: false, noDelay: false, backlog: 1)
+    public static func unusedPort(on address: SocketAddress, freeBind: Bool = false) throws(SystemError) -> Int {
+        let fd = try listen(on: address.withPort(0), reusePort: false, noDelay: false, freeBind: freeBind, backlog: 1)
         defer { closeDescriptor(fd) }
         return localPort(fd)
     }

@@ -37,7 +37,8 @@ extension Balancer {
             // The probes of this configuration: their node indices are this view's.
             probeReport: { health?.report ?? [] },
             nodesChanged: { generations.nodesChanged() },
-            isAccepting: { generations.current?.engine.isAccepting ?? false }
+            isAccepting: { generations.current?.engine.isAccepting ?? false },
+            isStopping: { [self] in isShuttingDown }
         )
     }
 }

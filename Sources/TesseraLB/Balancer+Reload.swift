@@ -80,7 +80,7 @@ extension Balancer {
         } catch {
             // The old engine serves on: its unix sockets' files stay.
             listeners.close(removingSocketFiles: false)
-            throw BalancerError("cannot listen: \(error)")
+            throw Self.listenError(error, freebind: config.freebind)
         }
 
         // Applied from here on.

@@ -42,6 +42,8 @@ public final class Balancer: @unchecked Sendable {
     var isStopping = false
     /// Called after each reload that was applied, before its log line.
     let reloadObservers = Mutex<[@Sendable () -> Void]>([])
+    /// Set on SIGTERM (`beginStopping`): not ready from then on, though still accepting during the accept grace.
+    let shuttingDown = Atomic<Bool>(false)
 
     /// The configuration running now (the last one a reload applied).
     public var config: BalancerConfig { running.withLock { $0.config } }
@@ -120,7 +122,7 @@ public final class Balancer: @unchecked Sendable {
         do {
             try engine.start()
         } catch {
-            throw BalancerError("cannot listen: \(error)")
+            throw Self.listenError(error, freebind: plan.freeBind)
         }
         generationCount = 1
         generations.add(Generation(number: 1, plan: plan, engine: engine))
@@ -135,6 +137,16 @@ public final class Balancer: @unchecked Sendable {
             ]
         )
     }
+
+    /// The first step of a stop: report not-ready (`/readyz` 503, `tessera-lb health` non-zero) at once while
+    /// the listeners still accept, so that keepalived or a Kubernetes Service moves new clients away during the
+    /// accept grace before `drain` closes the listeners.
+    public func beginStopping() {
+        shuttingDown.store(true, ordering: .relaxed)
+    }
+
+    /// True once `beginStopping` was called.
+    public var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
 
     /// Graceful stop: every engine stops accepting (no new connections), then open connections, a reload's
     /// previous engines' too, get up to `timeoutMs` to finish. Returns how many were still open when it gave up
@@ -168,6 +180,18 @@ public final class Balancer: @unchecked Sendable {
     }
 
     // MARK: - Building blocks (start and reload)
+
+    /// Why the listeners could not be opened, for the operator. A bind to an address this host does not hold
+    /// (EADDRNOTAVAIL) is what a standby balancer meets on a floating address: the message names the setting.
+    static func listenError(_ error: any Error, freebind: Bool) -> BalancerError {
+        if let failure = error as? SystemError, failure.errno == EADDRNOTAVAIL, !freebind {
+            return BalancerError(
+                "cannot listen: \(failure): the address is not on this host; a standby behind a floating address "
+                    + "listens on it before it holds it with --freebind (TESSERA_LB_FREEBIND, config \"freebind\")"
+            )
+        }
+        return BalancerError("cannot listen: \(error)")
+    }
 
     /// Each node's host, resolved (the first address).
     ///
@@ -235,7 +259,8 @@ public final class Balancer: @unchecked Sendable {
             closeSessionsOnMarkDown: config.health.onMarkedDown == .shutdownSessions,
             notice: { [logger] line in logger.warning("\(line)") },
             connectionLog: logConnections ? connectionLogger(services: serviceNames, nodes: nodeNames, logger: logger) : nil,
-            ringBuffers: config.ringBuffers
+            ringBuffers: config.ringBuffers,
+            freeBind: config.freebind
         )
     }
 

@@ -32,8 +32,8 @@ struct CtlOptions: ParsableArguments {
     )
     var adminToken: String?
 
-    /// - Parameter timeoutSeconds: how long to wait for the answer.
-    func client(timeoutSeconds: Int64 = 5) throws(ConfigError) -> AdminClient {
+    /// - Parameter timeoutMs: how long to wait for the answer, milliseconds.
+    func client(timeoutMs: Int64 = 5_000) throws(ConfigError) -> AdminClient {
         let environment = ProcessInfo.processInfo.environment
         var endpoint = AdminEndpoint.standard
         if let admin {
@@ -42,7 +42,7 @@ struct CtlOptions: ParsableArguments {
             endpoint = try AdminSettings.parseEndpoint(variable, setting: "TESSERA_LB_ADMIN")
         }
         let token = try AdminSettings.token(flag: adminToken, environment: environment)
-        return AdminClient(endpoint: endpoint, token: token, timeoutSeconds: timeoutSeconds)
+        return AdminClient(endpoint: endpoint, token: token, timeoutMs: timeoutMs)
     }
 }
 
@@ -117,7 +117,7 @@ extension CtlCommand {
 
         func run() throws {
             // A reload looks node names up and starts threads: give it longer than a page.
-            let client = try options.client(timeoutSeconds: 60)
+            let client = try options.client(timeoutMs: 60_000)
             let answer = try ask { () throws(AdminClient.Failure) in try client.post("/reload") }
             let fields = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any] ?? [:]
             guard answer.status == 200 else {

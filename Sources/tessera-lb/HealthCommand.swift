@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import LBAdmin
 
-/// `tessera-lb health`: for Docker's HEALTHCHECK and Kubernetes probes. Exit 0 when the balancer on this host
-/// serves (accepts connections) and at least one node is up; 1 otherwise.
+/// `tessera-lb health`: for Docker's HEALTHCHECK, Kubernetes probes and keepalived's `vrrp_script`. Exit 0 when
+/// the balancer on this host serves (accepts connections, is not stopping) and at least one node is up; 1
+/// otherwise: the process is gone, hangs, drains, is in its accept grace after SIGTERM, or has no node up.
 struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
-        abstract: "Exit 0 when the balancer here is serving and at least one node is up (for HEALTHCHECK and probes).",
+        abstract: "Exit 0 when the balancer here is serving and at least one node is up (for HEALTHCHECK, probes and keepalived).",
         discussion: "Asks the admin listener's /readyz (with --serving-only, /healthz)."
     )
 
@@ -16,8 +17,22 @@ struct HealthCommand: ParsableCommand {
     @Flag(help: "Only ask whether the balancer process answers (/healthz, also while draining), not whether it serves.")
     var servingOnly = false
 
+    @Option(
+        help: ArgumentHelp(
+            "How long to wait for the answer, milliseconds; a balancer that does not answer in time is unhealthy (default: 1000).",
+            valueName: "MS"
+        )
+    )
+    var timeout: Int = 1_000
+
+    func validate() throws {
+        guard (1...600_000).contains(timeout) else {
+            throw ValidationError("invalid --timeout \"\(timeout)\": must be between 1 and 600000 milliseconds")
+        }
+    }
+
     func run() throws {
-        let client = try options.client()
+        let client = try options.client(timeoutMs: Int64(timeout))
         let path = servingOnly ? "/healthz" : "/readyz"
         let answer: AdminClient.Answer
         do {

@@ -47,13 +47,25 @@ struct RunCommand: ParsableCommand {
         }
         reloader.attach(adminServer)
         let signal = signals.waitForTermination { reload in _ = reloader.reload(from: reload) }
-        // A second signal exits at once; the first drains. SIGHUP no longer reloads.
+        // A second signal exits at once (during the accept grace too); the first stops gracefully. SIGHUP no
+        // longer reloads.
         Thread.detachNewThread {
             let again = signals.waitForTermination { ignored in
-                logger.warning("reload ignored: draining", metadata: ["signal": "\(ignored)"])
+                logger.warning("reload ignored: stopping", metadata: ["signal": "\(ignored)"])
             }
             logger.warning("second signal: exiting without waiting for connections", metadata: ["signal": "\(again)"])
             Glibc.exit(1)
+        }
+        // Not ready at once (/readyz 503, `tessera-lb health` fails), but accepting for the accept grace: the
+        // time keepalived or a Service needs to send new clients elsewhere, so none is refused meanwhile.
+        balancer.beginStopping()
+        let grace = balancer.config.acceptGraceMs
+        if grace > 0 {
+            logger.info(
+                "stopping: not ready, still accepting during the accept grace",
+                metadata: ["signal": "\(signal)", "accept_grace_ms": "\(grace)", "open": "\(balancer.openConnections)"]
+            )
+            usleep(useconds_t(grace) * 1_000)
         }
         logger.info(
             "draining: listeners closed, waiting for open connections",

@@ -146,6 +146,18 @@ struct RunOptions: ParsableArguments {
     )
     var allDown: String?
 
+    @Flag(help: "Listen on addresses this host does not hold yet (IP_FREEBIND): the standby of a pair behind a floating address.")
+    var freebind = false
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "On SIGTERM/SIGINT, report not-ready but keep accepting this long before draining, milliseconds (default: 0).",
+            valueName: "MS"
+        )
+    )
+    var acceptGrace: String?
+
     @Option(
         name: .customLong("tessera-config"),
         parsing: .unconditionalSingleValue,
@@ -340,6 +352,8 @@ struct RunOptions: ParsableArguments {
             nodeKeepaliveSeconds: nodeKeepalive,
             drainTimeoutMs: drainTimeout,
             allDown: allDown,
+            freebind: freebind ? "true" : nil,
+            acceptGraceMs: acceptGrace,
             tesseraConfigs: tesseraConfigs,
             healthEnabled: noHealth ? "false" : nil,
             healthPort: healthPort,

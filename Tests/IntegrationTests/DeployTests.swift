@@ -211,7 +211,7 @@ struct DeployTests {
         #expect(Int(cpu) == workers, "workers \(workers) = cpu limit \(cpu)")
     }
 
-    @Test("kubernetes: probes on /healthz and /readyz of the admin port, and a grace period covering preStop and the drain")
+    @Test("kubernetes: probes on /healthz and /readyz of the admin port, and a grace period covering the accept grace and the drain")
     func kubernetesLifecycle() throws {
         let deployment = try Self.yaml("deploy/kubernetes/deployment.yaml")
         let container = try Self.container(deployment)
@@ -222,12 +222,14 @@ struct DeployTests {
 
         let podSpec = try #require(map(map(map(deployment["spec"])?["template"])?["spec"]))
         let grace = try #require(podSpec["terminationGracePeriodSeconds"] as? Int)
-        let preStop = try #require(map(map(map(container["lifecycle"])?["preStop"])?["exec"])?["command"] as? [String])
-        #expect(preStop.first == "sleep", "preStop only sleeps (the image has no shell)")
-        let sleep = try #require(Int(preStop.last ?? ""))
-        let drainMs = try #require(try Self.configMapConfig()["drainTimeoutMs"] as? Int)
-        #expect(grace * 1000 > sleep * 1000 + drainMs, "grace \(grace) s > preStop \(sleep) s + drain \(drainMs) ms")
-        #expect(try Self.text("docs/containers.md").contains("preStop + drain timeout + a margin: \(grace) in deploy/kubernetes"))
+        // The accept grace replaces a preStop sleep: the process keeps accepting while kube-proxy catches up.
+        #expect(container["lifecycle"] == nil, "no preStop: the accept grace does its work")
+        let configured = try Self.configMapConfig()
+        let acceptGraceMs = try #require(configured["acceptGraceMs"] as? Int)
+        let drainMs = try #require(configured["drainTimeoutMs"] as? Int)
+        #expect(acceptGraceMs >= 3000, "long enough for every kube-proxy to drop the endpoint: \(acceptGraceMs) ms")
+        #expect(grace * 1000 > acceptGraceMs + drainMs, "grace \(grace) s > accept grace \(acceptGraceMs) ms + drain \(drainMs) ms")
+        #expect(try Self.text("docs/containers.md").contains("accept grace + drain timeout + a margin: \(grace) in deploy/kubernetes"))
 
         let security = try #require(map(podSpec["securityContext"]))
         #expect(security["runAsNonRoot"] as? Bool == true)
@@ -235,6 +237,29 @@ struct DeployTests {
         let containerSecurity = try #require(map(container["securityContext"]))
         #expect(containerSecurity["readOnlyRootFilesystem"] as? Bool == true)
         #expect(map(containerSecurity["capabilities"])?["drop"] as? [String] == ["ALL"])
+    }
+
+    @Test("kubernetes: two replicas that a voluntary disruption never takes both of, spread over nodes and zones")
+    func kubernetesAvailability() throws {
+        let deployment = try Self.yaml("deploy/kubernetes/deployment.yaml")
+        let budget = try Self.yaml("deploy/kubernetes/poddisruptionbudget.yaml")
+        let spec = try #require(map(deployment["spec"]))
+        let replicas = try #require(spec["replicas"] as? Int)
+        #expect(replicas >= 2)
+        let podLabels = try #require(map(map(map(spec["template"])?["metadata"])?["labels"]))
+        let budgetSpec = try #require(map(budget["spec"]))
+        #expect(budget["kind"] as? String == "PodDisruptionBudget")
+        let minAvailable = try #require(budgetSpec["minAvailable"] as? Int)
+        #expect(minAvailable >= 1 && minAvailable < replicas, "one replica may be evicted, never all")
+        for (key, value) in try #require(map(map(budgetSpec["selector"])?["matchLabels"])) {
+            #expect(podLabels[key] as? String == value as? String, "the budget selects the pods: \(key)")
+        }
+        let podSpec = try #require(map(map(spec["template"])?["spec"]))
+        let spread = try #require(podSpec["topologySpreadConstraints"] as? [Any]).compactMap(map)
+        #expect(spread.contains { $0["topologyKey"] as? String == "topology.kubernetes.io/zone" })
+        let antiAffinity = try #require(map(map(podSpec["affinity"])?["podAntiAffinity"]))
+        let preferred = try #require(antiAffinity["preferredDuringSchedulingIgnoredDuringExecution"] as? [Any]).compactMap(map)
+        #expect(preferred.contains { map($0["podAffinityTerm"])?["topologyKey"] as? String == "kubernetes.io/hostname" })
     }
 
     // MARK: - Helpers

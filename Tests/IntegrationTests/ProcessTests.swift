@@ -137,6 +137,54 @@ struct ProcessTests {
         #expect(eventually(within: 10) { !balancer.isRunning })
     }
 
+    @Test(
+        "--accept-grace: on SIGTERM not ready at once (readyz 503, health 1) but new connections are served for the grace; then the listeners close and it exits 0",
+        .timeLimit(.minutes(1)), arguments: allEngines
+    )
+    func acceptGrace(path: DataPath) throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "q2t")])
+        defer { group.stop() }
+        let admin = "127.0.0.1:\(freePort())"
+        let (balancer, ports) = try startBalancer(
+            group, extra: ["--admin", admin, "--accept-grace", "2500", "--drain-timeout", "20000"] + path.flags
+        )
+        let health = { try runCommand(tesseraLBExecutable(), ["health", "--admin", admin], timeout: 10) }
+        #expect(try health().status == 0, "ready before the signal")
+        let signalled = monotonicSeconds()
+        kill(balancer.pid, SIGTERM)
+        var answer: CommandResult?
+        #expect(eventually(within: 1) {
+            answer = try? health()
+            return answer?.status == 1
+        }, "not ready at once")
+        #expect(answer?.stderr.contains("stopping") == true, "\(answer?.stderr ?? "")")
+        // Within the grace, new connections are still served, as many as come.
+        var served = 0
+        while monotonicSeconds() - signalled < 1.8 {
+            let client = try TestSocket(host: "127.0.0.1", port: ports[0], timeout: 2)
+            if try HTTPExchange.get("/send", on: client, close: true).status == 200 { served += 1 }
+            usleep(50_000)
+        }
+        #expect(served >= 10, "new connections served during the accept grace: \(served)")
+        #expect(balancer.log.contains("stopping: not ready, still accepting during the accept grace"))
+        // Then the listeners close: nothing is accepted any more, and with nothing open it exits 0.
+        #expect(eventually(within: 5) { (try? TestSocket(host: "127.0.0.1", port: ports[0], timeout: 1)) == nil })
+        #expect(monotonicSeconds() - signalled >= 2.4, "not before the grace ran out")
+        #expect(eventually(within: 10) { !balancer.isRunning })
+        #expect(balancer.process.terminationStatus == 0, "\(balancer.log)")
+    }
+
+    @Test("tessera-lb health answers well under a second, also when no balancer runs (keepalived's vrrp_script)")
+    func healthIsFast() throws {
+        let nobody = "127.0.0.1:\(freePort())"
+        let started = monotonicSeconds()
+        let result = try runCommand(tesseraLBExecutable(), ["health", "--admin", nobody], timeout: 10)
+        let took = monotonicSeconds() - started
+        #expect(result.status == 1)
+        // A refused connect is not retried until the timeout (1 s): it fails at once.
+        #expect(took < 0.6, "took \(took) s")
+    }
+
     @Test("a second signal during the drain exits at once", .timeLimit(.minutes(1)))
     func secondSignalExits() throws {
         let group = try StandInGroup(count: 1, speaks: [.http(service: "q2t")])
@@ -222,6 +270,8 @@ struct CommandLineErrorTests {
         (["run", "--node", "127.0.0.2", "--listen", "localhost:1"], "--listen"),
         (["run"], "node"),
         (["run", "--node", "127.0.0.2", "--no-such-flag"], "--no-such-flag"),
+        (["run", "--node", "127.0.0.2", "--accept-grace", "-5"], "--accept-grace \"-5\""),
+        (["run", "--node", "127.0.0.2", "--accept-grace", "600001"], "--accept-grace \"600001\""),
     ])
     func invalidFlag(arguments: [String], names: String) throws {
         let result = try run(arguments)

@@ -68,6 +68,8 @@ struct ConfigWriterTests {
               "nodeKeepaliveSeconds": 30,
               "allDown": "refuse",
               "drainTimeoutMs": 30000,
+              "acceptGraceMs": 0,
+              "freebind": false,
               "health": {
                 "enabled": true,
                 "path": "/upcheck",

@@ -93,6 +93,8 @@ struct WorkedExampleTests {
               "nodeKeepaliveSeconds": 30,
               "allDown": "refuse",
               "drainTimeoutMs": 30000,
+              "acceptGraceMs": 0,
+              "freebind": false,
               "health": {
                 "enabled": true,
                 "port": 9000,

@@ -1,22 +1,22 @@
 import Foundation
 import Glibc
 
-/// `tessera-lb` (or any of its subcommands) running as a real process, its output collected.
+/// `tessera-lb` (or any of its subcommands) running as a real process, its output collected; or any other
+/// command a test runs beside it (keepalived).
 public final class BalancerProcess: @unchecked Sendable {
     public let process = Process()
     private let output = Pipe()
     private let collected = Collected()
 
     /// Starts `tessera-lb arguments...`, optionally through a wrapper command (such as setpriv).
-    public init(_ arguments: [String], wrapper: [String] = []) throws {
-        let binary = tesseraLBExecutable().path
-        if wrapper.isEmpty {
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: wrapper[0])
-            process.arguments = Array(wrapper.dropFirst()) + [binary] + arguments
-        }
+    public convenience init(_ arguments: [String], wrapper: [String] = []) throws {
+        try self.init(command: wrapper + [tesseraLBExecutable().path] + arguments)
+    }
+
+    /// Starts `command[0] command[1...]`.
+    public init(command: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [collected] handle in

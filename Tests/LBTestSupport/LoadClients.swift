@@ -4,8 +4,10 @@ import Foundation
 /// and record what they saw: who answered, or how it failed. Bounded in time and in count.
 public final class LoadClients: @unchecked Sendable {
     public struct Outcome: Sendable {
-        /// Seconds since the load started.
+        /// Seconds since the load started, when the request started.
         public let at: Double
+        /// Seconds since the load started, when it ended (answered or failed).
+        public let end: Double
         /// The node that answered, or nil on failure.
         public let node: String?
         public let failure: String?
@@ -17,9 +19,10 @@ public final class LoadClients: @unchecked Sendable {
     private var threads: [Thread] = []
     private let started = monotonicSeconds()
 
-    /// Starts `clients` threads sending `GET path` to `host:port`, each request with `timeout` seconds.
+    /// Starts `clients` threads sending `GET path` to `host:port`, each request with `timeout` seconds; after a
+    /// failure a client waits `pauseAfterFailure` seconds, as a real one would, rather than spin on a refused port.
     public init(host: String = "127.0.0.1", port: Int, path: String = "/send", clients: Int = 4, timeout: Double = 1,
-                maxSeconds: Double = 60, maxRequests: Int = 200_000) {
+                maxSeconds: Double = 60, maxRequests: Int = 200_000, pauseAfterFailure: Double = 0) {
         for _ in 0..<clients {
             let thread = Thread { [self] in
                 while !isStopped && elapsed < maxSeconds && count < maxRequests {
@@ -27,9 +30,10 @@ public final class LoadClients: @unchecked Sendable {
                     do {
                         let socket = try TestSocket(host: host, port: port, timeout: timeout)
                         let reply = try HTTPExchange.get(path, on: socket, close: true)
-                        record(Outcome(at: at, node: reply.status == 200 ? reply.node : nil, failure: reply.status == 200 ? nil : "status \(reply.status)"))
+                        record(Outcome(at: at, end: elapsed, node: reply.status == 200 ? reply.node : nil, failure: reply.status == 200 ? nil : "status \(reply.status)"))
                     } catch {
-                        record(Outcome(at: at, node: nil, failure: "\(error)"))
+                        record(Outcome(at: at, end: elapsed, node: nil, failure: "\(error)"))
+                        if pauseAfterFailure > 0 { usleep(useconds_t(pauseAfterFailure * 1e6)) }
                     }
                 }
             }
