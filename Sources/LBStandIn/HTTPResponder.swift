@@ -2,6 +2,8 @@
 struct HTTPResponder {
     let node: String
     let service: String
+    /// The node's keys, version and partyinfo, for the few requests about the group (TesseraModel).
+    let model: TesseraModel
     private let okBody: [UInt8]
     private let upcheck: [UInt8]
     private let upcheckHead: [UInt8]
@@ -11,9 +13,10 @@ struct HTTPResponder {
     private let ok: [UInt8]
     private let okHead: [UInt8]
 
-    init(node: String, service: String) {
+    init(node: String, service: String, model: TesseraModel) {
         self.node = node
         self.service = service
+        self.model = model
         upcheck = Self.response(status: "200 OK", type: "text/plain", body: Array("I'm up!".utf8))
         upcheckHead = Self.response(status: "200 OK", type: "text/plain", body: Array("I'm up!".utf8), head: true)
         let failure = Array("failing on purpose".utf8)
@@ -76,6 +79,15 @@ struct HTTPResponder {
         let total = headerEnd + 4 + contentLength
         guard bytes.count >= total else { return .incomplete }
         let isHead = sp1 == 4 && bytes[0] == 72  // HEAD
+        if !failing && mode != .wrongbody && Self.asksTheModel(bytes, sp1: sp1, sp2: sp2) {
+            let method = String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<sp1]), as: UTF8.self)
+            let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[(sp1 + 1)..<sp2]), as: UTF8.self)
+            let body = UnsafeRawBufferPointer(rebasing: input[(headerEnd + 4)..<total])
+            if let answer = model.answer(method: method, path: path, body: body, service: service) {
+                output.append(contentsOf: Self.response(status: answer.status, type: answer.type, body: answer.body, close: close))
+                return .answered(consumed: total, close: close)
+            }
+        }
         let isUpcheck = Self.hasPrefix(bytes, sp1 + 1, sp2, "/upcheck")
             && (sp2 == sp1 + 9 || bytes[sp1 + 9] == 63)  // exactly /upcheck, or /upcheck?...
         if !failing && mode != .wrongbody && Self.hasPrefix(bytes, sp1 + 1, sp2, "/bytes/") {
@@ -109,6 +121,14 @@ struct HTTPResponder {
             output.append(contentsOf: response)
         }
         return .answered(consumed: total, close: close)
+    }
+
+    /// Whether the request may be one TesseraModel answers: a POST, or a path under /partyinfo, /keys or
+    /// /version. Checked on the bytes, so the usual GETs cost no string.
+    private static func asksTheModel(_ b: UnsafeBufferPointer<UInt8>, sp1: Int, sp2: Int) -> Bool {
+        (sp1 == 4 && b[0] == 80 && b[1] == 79)  // POST
+            || hasPrefix(b, sp1 + 1, sp2, "/partyinfo") || hasPrefix(b, sp1 + 1, sp2, "/keys")
+            || hasPrefix(b, sp1 + 1, sp2, "/version")
     }
 
     /// The body of every /bytes/N answer, made once per process on first use.

@@ -2,8 +2,8 @@ import LBEngine
 import LBSystem
 import Glibc
 
-/// The stand-in's control port: one line per connection (`mode up|refuse|hang|fail|reset`), answered `ok`
-/// or `error ...`. A blocking accept loop on its own thread, so it works while the node hangs or refuses.
+/// The stand-in's control port: one line per connection (`mode up|refuse|hang|fail|reset`, `keys K1,K2`,
+/// `version V`), answered `ok` or `error ...`. A blocking accept loop on its own thread, so it works while the node hangs or refuses.
 final class StandInControl: Sendable {
     let listener: Int32
     let port: Int
@@ -19,7 +19,7 @@ final class StandInControl: Sendable {
         _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) & ~O_NONBLOCK)
     }
 
-    func start(apply: @escaping @Sendable (StandInMode) -> Void) {
+    func start(tessera: TesseraModel, apply: @escaping @Sendable (StandInMode) -> Void) {
         let listener = self.listener
         thread.set(WorkerThread {
             while true {
@@ -36,8 +36,14 @@ final class StandInControl: Sendable {
                 if words.count == 2, words[0] == "mode", let mode = StandInMode(rawValue: String(words[1])) {
                     apply(mode)
                     reply = "ok\n"
+                } else if words.count == 2, words[0] == "keys" {
+                    tessera.ownKeys = words[1].split(separator: ",").map(String.init)
+                    reply = "ok\n"
+                } else if words.count == 2, words[0] == "version" {
+                    tessera.version = String(words[1])
+                    reply = "ok\n"
                 } else {
-                    reply = "error: expected 'mode up|refuse|hang|fail|reset|wrongbody|slow'\n"
+                    reply = "error: expected 'mode up|refuse|hang|fail|reset|wrongbody|slow', 'keys K1,K2' or 'version V'\n"
                 }
                 _ = reply.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
                 Glibc.close(fd)

@@ -32,26 +32,37 @@ public final class StandInNode: Sendable {
     private let workers: [StandInWorker]
     private let threads = Mutex<[WorkerThread]>([])
     private let control: StandInControl?
+    /// Its keys, version and the partyinfo it has learned (per process, as Tessera's).
+    public let tessera: TesseraModel
 
     /// Binds every port on `host` (all workers share each port with SO_REUSEPORT) and starts serving.
     ///
     /// - Parameters:
     ///   - controlPort: when given, a TCP port on `host` taking lines such as `mode hang` from other processes.
     /// - Throws: `SystemError` when a port cannot be bound.
-    public init(name: String, host: String = "127.0.0.1", ports: [Port], workers: Int = 1, controlPort: Int? = nil) throws {
+    public init(
+        name: String, host: String = "127.0.0.1", ports: [Port], workers: Int = 1, controlPort: Int? = nil,
+        tessera: TesseraModel = TesseraModel()
+    ) throws {
         // A client that resets while a long answer (GET /bytes/N) is still being written must cost the node
         // that connection (EPIPE), not its life: write(2) raises SIGPIPE otherwise.
         ProcessSetup.ignoreSIGPIPE()
         self.name = name
         self.host = host
+        self.tessera = tessera
         var resolved = ports
         var built: [StandInWorker] = []
         for w in 0..<max(1, workers) {
-            let worker = try StandInWorker(name: name, host: host, ports: resolved)
+            let worker = try StandInWorker(name: name, host: host, ports: resolved, model: tessera)
             if w == 0 { for i in resolved.indices { resolved[i].port = worker.boundPort(i) } }
             built.append(worker)
         }
         boundPorts = resolved.map(\.port)
+        // Advertised as its P2P server (or its first HTTP one).
+        let p2p = resolved.first { $0.speaks == .http(service: "p2p") } ?? resolved.first { $0.speaks != .echo }
+        if tessera.url.isEmpty, let p2p {
+            tessera.url = "http://\(host.contains(":") ? "[\(host)]" : host):\(p2p.port)"
+        }
         self.workers = built
         if let controlPort {
             control = try StandInControl(host: host, port: controlPort)
@@ -62,7 +73,7 @@ public final class StandInNode: Sendable {
             let thread = WorkerThread { [state] in worker.run(state: state) }
             threads.withLock { $0.append(thread) }
         }
-        control?.start { [state, built] mode in
+        control?.start(tessera: tessera) { [state, built] mode in
             state.modeCode.store(mode.code, ordering: .relaxed)
             for worker in built { worker.wake() }
         }

@@ -34,13 +34,13 @@ final class StandInWorker: @unchecked Sendable {
     private static let wakeToken: UInt64 = 1 << 62
     private static let listenerBase: UInt64 = 1 << 61
 
-    init(name: String, host: String, ports: [StandInNode.Port]) throws {
+    init(name: String, host: String, ports: [StandInNode.Port], model: TesseraModel) throws {
         self.host = host
         self.ports = ports
         epoll = try Epoll(capacity: 256)
         wakeFd = try EventFd.make()
         responders = ports.map { port in
-            if case .http(let service) = port.speaks { return HTTPResponder(node: name, service: service) }
+            if case .http(let service) = port.speaks { return HTTPResponder(node: name, service: service, model: model) }
             return nil
         }
         listeners = []

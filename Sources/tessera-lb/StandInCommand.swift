@@ -10,7 +10,10 @@ struct StandInCommand: ParsableCommand {
         discussion: """
             Serves Tessera's three HTTP servers (GET /upcheck answers 200 "I'm up!", other paths a ~1 KiB JSON \
             document naming the node). Switch its behaviour from another shell with a line on the control port: \
-            echo "mode hang" | nc HOST CONTROLPORT (modes: up, refuse, hang, fail, reset).
+            echo "mode hang" | nc HOST CONTROLPORT (modes: up, refuse, hang, fail, reset, wrongbody, slow); \
+            "keys K1,K2" and "version V" change what it says of itself. As a Tessera node of a group it learns \
+            remote keys from POST /partyinfo (per process), answers GET /partyinfo, /keys, /version/distribution, \
+            and POST /send with 404 "Recipient not found" for a key it has not heard of.
             """
     )
 
@@ -32,6 +35,12 @@ struct StandInCommand: ParsableCommand {
     @Option(help: "Worker threads.")
     var workers = 1
 
+    @Option(help: ArgumentHelp("The node's own public keys, comma-separated base64 (default: Tessera's sample key, the same for every stand-in).", valueName: "KEYS"))
+    var keys: String?
+
+    @Option(help: "What GET /version/distribution answers (default: 24.4.2).")
+    var tesseraVersion: String = TesseraModel.defaultVersion
+
     func run() throws {
         var served: [StandInNode.Port] = []
         if ports.isEmpty {
@@ -50,7 +59,10 @@ struct StandInCommand: ParsableCommand {
         let signals = SignalWaiter.blockTerminationSignals()
         let node: StandInNode
         do {
-            node = try StandInNode(name: name, host: host, ports: served, workers: workers, controlPort: controlPort)
+            let model = TesseraModel(
+                keys: keys.map { $0.split(separator: ",").map(String.init) } ?? TesseraModel.defaultKeys, version: tesseraVersion
+            )
+            node = try StandInNode(name: name, host: host, ports: served, workers: workers, controlPort: controlPort, tessera: model)
         } catch {
             throw StartError(message: "stand-in \(name): \(error)")
         }

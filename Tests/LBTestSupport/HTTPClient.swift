@@ -12,6 +12,17 @@ public struct HTTPExchange {
         return try read(from: socket)
     }
 
+    /// Sends `POST path` with `body` on `socket` (kept alive unless `close`) and reads one response.
+    public static func post(
+        _ path: String, body: [UInt8], contentType: String = "application/json", on socket: TestSocket, host: String = "tessera",
+        close: Bool = false
+    ) throws -> HTTPExchange {
+        let head = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
+            + (close ? "Connection: close\r\n" : "") + "\r\n"
+        try socket.send(Array(head.utf8) + body)
+        return try read(from: socket)
+    }
+
     /// Reads one response.
     public static func read(from socket: TestSocket) throws -> HTTPExchange {
         var buffer: [UInt8] = []
