@@ -57,9 +57,20 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LBGroup",
+            dependencies: [
+                "LBBalancing",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "LBAdmin",
             dependencies: [
-                "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBSystem",
+                "LBBalancing", "LBConfig", "LBForwarding", "LBGroup", "LBHealth", "LBSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -70,8 +81,9 @@ let package = Package(
         .target(
             name: "TesseraLB",
             dependencies: [
-                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn", "LBHealth", "LBAdmin",
+                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn", "LBGroup", "LBHealth", "LBAdmin",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .executableTarget(
@@ -85,6 +97,7 @@ let package = Package(
         .target(name: "LBTestSupport", dependencies: ["LBSystem", "LBStandIn"], path: "Tests/LBTestSupport"),
         .testTarget(name: "LBSystemTests", dependencies: ["LBSystem", "LBTestSupport"]),
         .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
+        .testTarget(name: "LBGroupTests", dependencies: ["LBGroup"]),
         .testTarget(
             name: "LBHealthTests",
             dependencies: [
@@ -101,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TesseraLB", "LBAdmin", "LBBalancing", "LBConfig", "LBForwarding", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
+            dependencies: ["TesseraLB", "LBAdmin", "LBBalancing", "LBConfig", "LBForwarding", "LBGroup", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
         ),
     ]

@@ -1,6 +1,7 @@
 public import LBBalancing
 public import LBForwarding
 public import LBHealth
+public import LBGroup
 
 /// What the admin listener sees of a running balancer and the one thing it may change: a node's operator
 /// state. Every reading is of atomics or of the probe loop's report, taken when asked (no locks on the data
@@ -54,6 +55,8 @@ public struct BalancerView: Sendable {
     public var isAccepting: @Sendable () -> Bool
     /// True from SIGTERM on: during the accept grace the balancer still accepts but is no longer ready.
     public var isStopping: @Sendable () -> Bool
+    /// What the last group check found; nil when the check is off.
+    public var groupReport: @Sendable () -> GroupChecker.Report?
 
     public init(
         services: [Service],
@@ -69,7 +72,8 @@ public struct BalancerView: Sendable {
         probeReport: @escaping @Sendable () -> [HealthChecker.Report],
         nodesChanged: @escaping @Sendable () -> Void,
         isAccepting: @escaping @Sendable () -> Bool = { true },
-        isStopping: @escaping @Sendable () -> Bool = { false }
+        isStopping: @escaping @Sendable () -> Bool = { false },
+        groupReport: @escaping @Sendable () -> GroupChecker.Report? = { nil }
     ) {
         self.services = services
         self.nodes = nodes
@@ -85,6 +89,7 @@ public struct BalancerView: Sendable {
         self.nodesChanged = nodesChanged
         self.isAccepting = isAccepting
         self.isStopping = isStopping
+        self.groupReport = groupReport
     }
 
     /// The index of the node called `name`.

@@ -1,3 +1,4 @@
+import LBGroup
 import Foundation
 import LBBalancing
 import LBForwarding
@@ -44,11 +45,25 @@ enum MetricsPage {
         let nodes = view.nodes.map(\.state)
         out.family(
             "tessera_lb_node_state", .gauge,
-            "1 for the node's current state (up, down, failed-out, draining, disabled), 0 for the others."
+            "1 for the node's current state (up, down, failed-out, draining, disabled, held-out), 0 for the others."
         )
         for (n, node) in nodes.enumerated() {
             for state in NodeStateName.allCases {
                 out.sample("tessera_lb_node_state", [("node", node.name), ("state", state.rawValue)], seen.nodes[n].condition.state == state)
+            }
+        }
+        if let group = view.groupReport(), group.checkedAt != nil {
+            out.family(
+                "tessera_lb_group_consistent", .gauge,
+                "1 while the group check finds the nodes agreeing on their own keys, version and partyinfo, else 0."
+            )
+            out.sample("tessera_lb_group_consistent", [], group.consistent)
+            out.family(
+                "tessera_lb_group_problem", .gauge,
+                "1 for each problem the group check found: a node whose keys, version or partyinfo differ."
+            )
+            for problem in group.problems {
+                out.sample("tessera_lb_group_problem", [("node", problem.node), ("problem", problem.problem.rawValue)], 1)
             }
         }
         out.family("tessera_lb_node_marked_up", .gauge, "1 while the probe's verdict has the node in the pools.")

@@ -14,6 +14,9 @@ public enum NodeStateName: String, Sendable, Codable, CaseIterable {
     case draining
     /// Set by an operator: out, open connections handled as for a node marked down.
     case disabled
+    /// Held out by the group check's policy (its own keys differ from the majority's): no new connections,
+    /// open ones finish.
+    case heldOut = "held-out"
 }
 
 /// A state and the reason for it, as the status page shows them.
@@ -47,6 +50,9 @@ struct NodeCondition: Equatable, Sendable {
         }
         if node.isFailedOut(now: now) {
             return NodeCondition(state: .failedOut, reason: "max_fails failed connects within fail_timeout")
+        }
+        if node.isHeldOut {
+            return NodeCondition(state: .heldOut, reason: "group check: its own keys differ from the majority's")
         }
         guard healthEnabled else { return NodeCondition(state: .up, reason: "probes off") }
         return NodeCondition(state: .up, reason: probe?.lastResult.map { "probe: \($0.description)" } ?? "initial state, not probed yet")

@@ -1,3 +1,4 @@
+import LBGroup
 import Foundation
 import Glibc
 
@@ -103,6 +104,24 @@ enum StatusPage {
             html += "</td></tr>\n"
         }
         html += "</tbody></table></section>\n"
+
+        html += "<section><h2>Group</h2>"
+        if !report.group.enabled {
+            html += "<p class=\"quiet\">The group check is off.</p>"
+        } else if report.group.checkedAt == nil {
+            html += "<p class=\"quiet\">Not checked yet.</p>"
+        } else if report.group.consistent {
+            html += "<p class=\"group consistent\">The nodes agree on their keys, version and partyinfo"
+            html += " <span class=\"quiet\">(checked \(escape(ago(report.group.checkedAt!, now: now))))</span>.</p>"
+        } else {
+            html += "<table class=\"group inconsistent\"><thead><tr><th>node</th><th>problem</th><th>detail</th></tr></thead><tbody>\n"
+            for problem in report.group.problems {
+                html += "<tr><td class=\"name\">\(escape(problem.node))</td><td>\(escape(problem.problem.rawValue))</td>"
+                html += "<td class=\"why\">\(escape(problem.detail))</td></tr>\n"
+            }
+            html += "</tbody></table>"
+        }
+        html += "</section>\n"
 
         html += "<section><h2>Recent transitions</h2>"
         if report.transitions.isEmpty {

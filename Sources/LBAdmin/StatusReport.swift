@@ -1,6 +1,7 @@
 public import Foundation
 import LBBalancing
 import LBForwarding
+public import LBGroup
 import LBHealth
 import Synchronization
 
@@ -98,6 +99,18 @@ public struct StatusReport: Sendable, Codable {
         public var nodes: [ServiceNode]
     }
 
+    /// What the group check found: whether the nodes agree on their keys, version and partyinfo.
+    public struct Group: Sendable, Codable {
+        /// False while the check is off (`groupCheckIntervalMs` 0): then nothing below says anything.
+        public var enabled: Bool
+        public var consistent: Bool
+        public var problems: [GroupProblem]
+        /// Nodes the hold-out policy keeps from new connections.
+        public var heldOut: [String]
+        /// When the last check finished; nil before the first.
+        public var checkedAt: Date?
+    }
+
     public var generatedAt: Date
     public var startedAt: Date
     public var version: String
@@ -112,6 +125,7 @@ public struct StatusReport: Sendable, Codable {
     public var services: [Service]
     /// Newest first.
     public var transitions: [StateHistory.Transition]
+    public var group: Group
 
     /// Reads everything now.
     static func read(_ view: BalancerView, history: StateHistory, now: Date = Date()) -> StatusReport {
@@ -176,7 +190,10 @@ public struct StatusReport: Sendable, Codable {
             ),
             nodes: nodes,
             services: services,
-            transitions: seen.transitions
+            transitions: seen.transitions,
+            group: view.groupReport().map {
+                Group(enabled: true, consistent: $0.consistent, problems: $0.problems, heldOut: $0.heldOut, checkedAt: $0.checkedAt)
+            } ?? Group(enabled: false, consistent: true, problems: [], heldOut: [], checkedAt: nil)
         )
     }
 

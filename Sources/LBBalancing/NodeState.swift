@@ -25,6 +25,9 @@ public final class NodeState: Sendable {
     public let activeConnections = Atomic<Int>(0)
     /// Failed connects ever (for status and metrics).
     public let connectFailures = Atomic<Int>(0)
+    /// Held out by the group check's policy (its own keys differ from the majority's): no new connections,
+    /// open ones finish, as draining. Apart from the operator's state, which it never changes.
+    let heldOut = Atomic<Bool>(false)
 
     public init(name: String, initiallyUp: Bool = true) {
         self.name = name
@@ -78,6 +81,15 @@ public final class NodeState: Sendable {
         if state == .disabled && previous != AdminState.disabled.rawValue { markDownEpoch.add(1, ordering: .relaxed) }
     }
 
+    /// Holds the node out of new connections (group policy), or lets it back. Returns the previous value.
+    @discardableResult
+    public func setHeldOut(_ held: Bool) -> Bool {
+        heldOut.exchange(held, ordering: .relaxed)
+    }
+
+    /// Whether the group check's policy holds the node out.
+    public var isHeldOut: Bool { heldOut.load(ordering: .relaxed) }
+
     /// Whether workers should close this node's open connections (marked down, or disabled by hand).
     public var isOut: Bool { !markedUp.load(ordering: .relaxed) || admin.load(ordering: .relaxed) == AdminState.disabled.rawValue }
 
@@ -85,7 +97,7 @@ public final class NodeState: Sendable {
     @inline(__always)
     public func isAvailable(now: Int64, service: Int = 0) -> Bool {
         markedUp.load(ordering: .relaxed) && admin.load(ordering: .relaxed) == 0 && failedOutUntil.load(ordering: .relaxed) <= now
-            && servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) == 0
+            && servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) == 0 && !heldOut.load(ordering: .relaxed)
     }
 
     /// Whether passive health has the node out at `now`.

@@ -150,6 +150,15 @@ public struct BalancerConfig: Sendable, Equatable {
     /// On SIGTERM or SIGINT: how long to report not-ready while still accepting, before the listeners close and
     /// the drain begins, milliseconds. Time for keepalived or a Kubernetes Service to move new clients away.
     public var acceptGraceMs: Int = 0
+    /// How often the group check asks every node for its keys, version and partyinfo, milliseconds; 0 is off.
+    public var groupCheckIntervalMs: Int = 30_000
+    /// What the group check does about a node whose own keys differ from the majority's.
+    public var groupPolicy: GroupPolicy = .report
+
+    public enum GroupPolicy: String, Sendable, CaseIterable {
+        case report
+        case holdOut = "hold-out"
+    }
 
     public enum AllDownPolicy: String, Sendable, CaseIterable {
         case refuse

@@ -44,6 +44,10 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var freebind: String?
     /// `--accept-grace MS`
     public var acceptGraceMs: String?
+    /// `--group-check-interval MS`
+    public var groupCheckIntervalMs: String?
+    /// `--group-policy report|hold-out`
+    public var groupPolicy: String?
     /// `--tessera-config FILE`, repeatable: a Tessera node's own config file, one per node.
     public var tesseraConfigs: [String]
     /// `"false"` for `--no-health`.
@@ -103,6 +107,8 @@ public struct ConfigOverrides: Sendable, Equatable {
         allDown: String? = nil,
         freebind: String? = nil,
         acceptGraceMs: String? = nil,
+        groupCheckIntervalMs: String? = nil,
+        groupPolicy: String? = nil,
         tesseraConfigs: [String] = [],
         healthEnabled: String? = nil,
         healthPort: String? = nil,
@@ -142,6 +148,8 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.allDown = allDown
         self.freebind = freebind
         self.acceptGraceMs = acceptGraceMs
+        self.groupCheckIntervalMs = groupCheckIntervalMs
+        self.groupPolicy = groupPolicy
         self.tesseraConfigs = tesseraConfigs
         self.healthEnabled = healthEnabled
         self.healthPort = healthPort

@@ -72,6 +72,9 @@ extension ScalarSetting {
         // `--freebind` is a flag without a value; its value is "true". The variable takes true or false.
         boolean("freebind", flag: "--freebind", variable: "TESSERA_LB_FREEBIND", override: { $0.freebind },
                 store: { $0.freebind = $1 }, current: { $0.freebind }),
+        integer("groupCheckIntervalMs", flag: "--group-check-interval", range: 0...86_400_000, unit: "milliseconds",
+                note: "0 is off", override: { $0.groupCheckIntervalMs }, \.groupCheckIntervalMs),
+        choice("groupPolicy", flag: "--group-policy", override: { $0.groupPolicy }, \.groupPolicy),
     ] + HealthSettings.all
 
     /// The environment variable for a flag: `--max-conns` is `TESSERA_LB_MAX_CONNS`.

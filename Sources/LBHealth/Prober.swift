@@ -68,7 +68,8 @@ public final class Prober: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    private static func tlsConfiguration(_ settings: ProbeSettings) throws -> TLSConfiguration? {
+    /// The HTTPS client settings for `settings.tls` (nil: plain HTTP); the group check asks with the same.
+    package static func tlsConfiguration(_ settings: ProbeSettings) throws -> TLSConfiguration? {
         var tls: TLSConfiguration? = nil
         if let t = settings.tls {
             var c = TLSConfiguration.makeClientConfiguration()

@@ -38,7 +38,8 @@ extension Balancer {
             probeReport: { health?.report ?? [] },
             nodesChanged: { generations.nodesChanged() },
             isAccepting: { generations.current?.engine.isAccepting ?? false },
-            isStopping: { [self] in isShuttingDown }
+            isStopping: { [self] in isShuttingDown },
+            groupReport: { [self] in groupReport }
         )
     }
 }

@@ -56,6 +56,8 @@ extension Balancer {
         let hosts = try Self.resolve(config.nodes)
         let services = try Self.services(of: config, hosts: hosts)
         let probe = try Self.probePlan(of: config)
+        // Checked here, before anything changes; built below over the new configuration's nodes.
+        if config.groupCheckIntervalMs > 0 { _ = try Self.groupTLS(of: config) }
         if config == before.config && hosts == before.hosts {
             var metadata: Logger.Metadata = ["generation": "\(old.number)"]
             if !notes.isEmpty { metadata["note"] = "\(notes.joined(separator: "; "))" }
@@ -120,8 +122,11 @@ extension Balancer {
                 )
             )
         }
-        running.withLock { $0 = Running(config: config, nodes: nodes, hosts: hosts, health: health) }
+        before.group?.cancel()
+        let group = try? Self.groupRun(of: config, nodes: nodes, logger: logger, onChange: { generations.nodesChanged() })
+        running.withLock { $0 = Running(config: config, nodes: nodes, hosts: hosts, health: health, group: group) }
         health?.start()
+        group?.start()
         generations.nodesChanged()
         for observer in reloadObservers.withLock({ $0 }) { observer() }
         let summary = ReloadSummary(changes: changes, generation: generation.number, previousOpen: previousOpen)

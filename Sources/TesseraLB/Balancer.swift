@@ -24,6 +24,7 @@ public final class Balancer: @unchecked Sendable {
         /// Each node's address as resolved (port 0), in node order.
         var hosts: [SocketAddress]
         var health: HealthRun?
+        var group: GroupRun?
     }
 
     let running: Mutex<Running>
@@ -85,7 +86,8 @@ public final class Balancer: @unchecked Sendable {
                 )
             )
         }
-        running = Mutex(Running(config: config, nodes: nodes, hosts: hosts, health: health))
+        let group = try Self.groupRun(of: config, nodes: nodes, logger: logger, onChange: { generations.nodesChanged() })
+        running = Mutex(Running(config: config, nodes: nodes, hosts: hosts, health: health, group: group))
         let plan = Self.makePlan(
             config, services: services, nodes: nodes, workers: config.workers ?? Self.cores(), logger: logger,
             logConnections: logConnections
@@ -126,8 +128,9 @@ public final class Balancer: @unchecked Sendable {
         }
         generationCount = 1
         generations.add(Generation(number: 1, plan: plan, engine: engine))
-        let (config, health) = running.withLock { ($0.config, $0.health) }
+        let (config, health, group) = running.withLock { ($0.config, $0.health, $0.group) }
         health?.start()
+        group?.start()
         logger.info(
             "forwarding",
             metadata: [
@@ -166,10 +169,11 @@ public final class Balancer: @unchecked Sendable {
 
     /// Stops accepting, closes every connection and joins the workers, of every engine.
     public func stop() {
-        let health = operations.withLock {
+        let (health, group) = operations.withLock {
             isStopping = true
-            return running.withLock { $0.health }
+            return running.withLock { ($0.health, $0.group) }
         }
+        group?.cancel()
         // The probe loop ends on its own once cancelled (it closes its HTTP client itself). Not waited for:
         // blocking here could starve the cooperative threads that task needs.
         health?.cancel()

@@ -159,6 +159,24 @@ struct RunOptions: ParsableArguments {
     var acceptGrace: String?
 
     @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "How often to ask every node for its keys, version and partyinfo, milliseconds; 0 is off (default: 30000).",
+            valueName: "MS"
+        )
+    )
+    var groupCheckInterval: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "report, or hold-out: no new connections for a node whose own keys differ from the majority's (default: report).",
+            valueName: "POLICY"
+        )
+    )
+    var groupPolicy: String?
+
+    @Option(
         name: .customLong("tessera-config"),
         parsing: .unconditionalSingleValue,
         help: ArgumentHelp(
@@ -354,6 +372,8 @@ struct RunOptions: ParsableArguments {
             allDown: allDown,
             freebind: freebind ? "true" : nil,
             acceptGraceMs: acceptGrace,
+            groupCheckIntervalMs: groupCheckInterval,
+            groupPolicy: groupPolicy,
             tesseraConfigs: tesseraConfigs,
             healthEnabled: noHealth ? "false" : nil,
             healthPort: healthPort,

@@ -33,6 +33,8 @@ final class Harness: @unchecked Sendable {
         // Most tests drive nodes by hand (raw listeners, echo ports that do not speak HTTP): no probes unless a
         // test turns them on.
         config.health.enabled = false
+        // Nor the group check's HTTP requests (GroupCheckTests turn it on).
+        config.groupCheckIntervalMs = 0
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .error

@@ -12,7 +12,8 @@ struct ProcessTests {
         _ group: StandInGroup, extra: [String] = [], wrapper: [String] = [], probes: Bool = false
     ) throws -> (BalancerProcess, [Int]) {
         let ports = group.ports.map { _ in freePort() }
-        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "2"] + (probes ? [] : ["--no-health"])
+        // No group check: its requests would count among the nodes' and its HTTP client among the descriptors.
+        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "2", "--group-check-interval", "0"] + (probes ? [] : ["--no-health"])
         for host in group.hosts { arguments += ["--node", host] }
         for (k, nodePort) in group.ports.enumerated() { arguments += ["--service", "s\(k)=\(ports[k]):\(nodePort)"] }
         let process = try BalancerProcess(arguments + extra, wrapper: wrapper)

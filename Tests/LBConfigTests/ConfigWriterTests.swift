@@ -70,6 +70,8 @@ struct ConfigWriterTests {
               "drainTimeoutMs": 30000,
               "acceptGraceMs": 0,
               "freebind": false,
+              "groupCheckIntervalMs": 30000,
+              "groupPolicy": "report",
               "health": {
                 "enabled": true,
                 "path": "/upcheck",

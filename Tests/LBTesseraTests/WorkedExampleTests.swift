@@ -95,6 +95,8 @@ struct WorkedExampleTests {
               "drainTimeoutMs": 30000,
               "acceptGraceMs": 0,
               "freebind": false,
+              "groupCheckIntervalMs": 30000,
+              "groupPolicy": "report",
               "health": {
                 "enabled": true,
                 "port": 9000,
