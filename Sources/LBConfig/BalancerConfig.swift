@@ -121,8 +121,11 @@ public struct BalancerConfig: Sendable, Equatable {
     public var maxConnections: Int = 16_384
     /// Connect timeout to a node, milliseconds.
     public var connectTimeoutMs: Int = 2_000
-    /// Idle timeout of an established connection, milliseconds; 0 is off (Tessera's clients pool connections).
-    public var idleTimeoutMs: Int = 0
+    /// Idle timeout of an established connection, milliseconds; 0 is off. Ten minutes, nginx stream's
+    /// `proxy_timeout`: far above Jetty's 30 s idle close of pooled keep-alive connections (and GoQuorum's 10 s),
+    /// so it never cuts a connection Tessera or GoQuorum keeps, yet a silent client cannot hold a slot for ever.
+    public static let defaultIdleTimeoutMs = 600_000
+    public var idleTimeoutMs: Int = defaultIdleTimeoutMs
     /// Failed connects within `failTimeoutMs` that take a node out (nginx's max_fails); 0 turns this off.
     public var maxFails: Int = 3
     /// The window for `maxFails` and how long a node stays out (nginx's fail_timeout), milliseconds.
@@ -144,6 +147,10 @@ public struct BalancerConfig: Sendable, Equatable {
     public var drainTimeoutMs: Int = 30_000
     /// With every node down: `refuse` new clients at once, or send them to the least recently failed node.
     public var allDown: AllDownPolicy = .refuse
+    /// Permissions of the unix-socket listeners' files; nil leaves what the umask gives.
+    public var unixMode: Int? = nil
+    /// Owner of the unix-socket listeners' files, `USER[:GROUP]`, `:GROUP` or numbers; nil leaves the balancer's.
+    public var unixOwner: String? = nil
 
     public enum AllDownPolicy: String, Sendable, CaseIterable {
         case refuse

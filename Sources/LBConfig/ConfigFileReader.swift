@@ -21,7 +21,7 @@ struct ConfigFileReader {
         for setting in ScalarSetting.all {
             guard let field = leaves[setting.fileKey] else { continue }
             let text = switch setting.fileType {
-            case .integer: String(try field.integer())
+            case .integer: try field.integerText()
             case .string: try field.string()
             case .boolean: String(try field.boolean())
             }
@@ -124,6 +124,9 @@ struct ConfigFileReader {
     }
 
     private func port(_ field: ConfigFileValue) throws(ConfigError) -> Int {
+        if case .number(let text) = field.value, DecimalInteger.parse(text) == .tooLarge {
+            throw field.given.error("must be a port between \(ServiceSyntax.ports.lowerBound) and \(ServiceSyntax.ports.upperBound)")
+        }
         let number = try field.integer()
         return try field.given.check { () throws(ConfigProblem) in try ServiceSyntax.port(number) }
     }

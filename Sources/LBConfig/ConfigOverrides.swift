@@ -38,6 +38,10 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var nodeKeepaliveSeconds: String?
     /// `--drain-timeout MS`
     public var drainTimeoutMs: String?
+    /// `--unix-mode MODE`
+    public var unixMode: String?
+    /// `--unix-owner USER[:GROUP]`
+    public var unixOwner: String?
     /// `--all-down refuse|least-recently-failed`
     public var allDown: String?
     /// `--tessera-config FILE`, repeatable: a Tessera node's own config file, one per node.
@@ -96,6 +100,8 @@ public struct ConfigOverrides: Sendable, Equatable {
         nodeUserTimeoutMs: String? = nil,
         nodeKeepaliveSeconds: String? = nil,
         drainTimeoutMs: String? = nil,
+        unixMode: String? = nil,
+        unixOwner: String? = nil,
         allDown: String? = nil,
         tesseraConfigs: [String] = [],
         healthEnabled: String? = nil,
@@ -133,6 +139,8 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.nodeUserTimeoutMs = nodeUserTimeoutMs
         self.nodeKeepaliveSeconds = nodeKeepaliveSeconds
         self.drainTimeoutMs = drainTimeoutMs
+        self.unixMode = unixMode
+        self.unixOwner = unixOwner
         self.allDown = allDown
         self.tesseraConfigs = tesseraConfigs
         self.healthEnabled = healthEnabled

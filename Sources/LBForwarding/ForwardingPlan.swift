@@ -54,6 +54,8 @@ public struct ForwardingPlan: Sendable {
     public let connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)?
     /// io_uring's ring copy mover: provided 16 KiB buffers per worker (a power of two).
     public let ringBuffers: Int
+    /// Mode and owner of unix-socket listeners' files.
+    public let unixSocketAccess: UnixSocketPath.Access
 
     public init(
         services: [Service],
@@ -72,7 +74,8 @@ public struct ForwardingPlan: Sendable {
         closeSessionsOnMarkDown: Bool = true,
         notice: @escaping @Sendable (String) -> Void = { _ in },
         connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)? = nil,
-        ringBuffers: Int = 512
+        ringBuffers: Int = 512,
+        unixSocketAccess: UnixSocketPath.Access = .init()
     ) {
         precondition(ringBuffers > 0 && ringBuffers & (ringBuffers - 1) == 0, "ringBuffers must be a power of two")
         precondition(nodes.count <= 64, "at most 64 nodes")
@@ -93,5 +96,6 @@ public struct ForwardingPlan: Sendable {
         self.notice = notice
         self.connectionLog = connectionLog
         self.ringBuffers = ringBuffers
+        self.unixSocketAccess = unixSocketAccess
     }
 }

@@ -235,8 +235,16 @@ public final class Balancer: @unchecked Sendable {
             closeSessionsOnMarkDown: config.health.onMarkedDown == .shutdownSessions,
             notice: { [logger] line in logger.warning("\(line)") },
             connectionLog: logConnections ? connectionLogger(services: serviceNames, nodes: nodeNames, logger: logger) : nil,
-            ringBuffers: config.ringBuffers
+            ringBuffers: config.ringBuffers,
+            unixSocketAccess: unixSocketAccess(config)
         )
+    }
+
+    /// `unixMode` and `unixOwner` as the listeners apply them. The owner's names were looked up when the
+    /// configuration was loaded, moments before; one that vanished since is left as the balancer's.
+    static func unixSocketAccess(_ config: BalancerConfig) -> UnixSocketPath.Access {
+        let owner = config.unixOwner.flatMap { try? UnixSocketAccess.owner($0) }
+        return UnixSocketPath.Access(mode: config.unixMode.map(UInt32.init), user: owner?.user, group: owner?.group)
     }
 
     /// `--log-connections`: one `connection` line per record, and a warning for records dropped.

@@ -67,7 +67,7 @@ struct RunOptions: ParsableArguments {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Idle timeout of a connection, milliseconds; 0 is off (default: 0).", valueName: "MS")
+        help: ArgumentHelp("Idle timeout of a connection, milliseconds; 0 is off (default: 600000, 10 minutes).", valueName: "MS")
     )
     var idleTimeout: String?
 
@@ -136,6 +136,24 @@ struct RunOptions: ParsableArguments {
         )
     )
     var drainTimeout: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Permissions of the unix-socket listeners' files, in octal (default: as the umask leaves them).",
+            valueName: "MODE"
+        )
+    )
+    var unixMode: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Owner of the unix-socket listeners' files, a user and/or group by name or number (default: the balancer's).",
+            valueName: "USER[:GROUP]"
+        )
+    )
+    var unixOwner: String?
 
     @Option(
         parsing: .unconditional,
@@ -339,6 +357,8 @@ struct RunOptions: ParsableArguments {
             nodeUserTimeoutMs: nodeUserTimeout,
             nodeKeepaliveSeconds: nodeKeepalive,
             drainTimeoutMs: drainTimeout,
+            unixMode: unixMode,
+            unixOwner: unixOwner,
             allDown: allDown,
             tesseraConfigs: tesseraConfigs,
             healthEnabled: noHealth ? "false" : nil,
