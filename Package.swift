@@ -107,7 +107,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
-        .testTarget(name: "LBTesseraTests", dependencies: ["LBTessera", "LBConfig"]),
+        .testTarget(name: "LBTesseraTests", dependencies: ["LBTessera", "LBConfig", "LBTestSupport"]),
         .testTarget(
             name: "LBAdminTests",
             dependencies: ["LBAdmin", "LBBalancing", "LBForwarding", "LBHealth", .product(name: "Logging", package: "swift-log")]

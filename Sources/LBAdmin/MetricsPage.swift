@@ -223,6 +223,12 @@ enum MetricsPage {
         ) {
             $0.closedOnMarkDown.load(ordering: .relaxed)
         }
+        perWorker(
+            "tessera_lb_worker_refused_by_allowlist_total", .counter,
+            "Clients closed at accept because their service's allowlist does not admit them."
+        ) {
+            $0.refusedByAllowlist.load(ordering: .relaxed)
+        }
         return out.text
     }
 

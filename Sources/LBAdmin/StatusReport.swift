@@ -18,6 +18,8 @@ public struct StatusReport: Sendable, Codable {
         public var connectFailures: Int
         public var retries: Int
         public var closedOnMarkDown: Int
+        /// Clients closed at accept because their service's allowlist does not admit them.
+        public var refusedByAllowlist: Int
     }
 
     public struct Traffic: Sendable, Codable {
@@ -182,7 +184,8 @@ public struct StatusReport: Sendable, Codable {
             connections: Connections(
                 open: view.openConnections(), accepted: totals.accepted, max: view.maxConnections,
                 acceptedPerSecond: seen.rates.accepted, noNode: totals.noNode, connectFailures: totals.connectFailures,
-                retries: totals.retries, closedOnMarkDown: totals.closedOnMarkDown
+                retries: totals.retries, closedOnMarkDown: totals.closedOnMarkDown,
+                refusedByAllowlist: totals.refusedByAllowlist
             ),
             traffic: Traffic(
                 bytesUp: totals.bytesUp, bytesDown: totals.bytesDown, bytesUpPerSecond: seen.rates.bytesUp,

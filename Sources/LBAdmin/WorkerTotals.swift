@@ -12,6 +12,7 @@ struct WorkerTotals: Sendable {
     var retries = 0
     var noNode = 0
     var closedOnMarkDown = 0
+    var refusedByAllowlist = 0
     /// Per service and node, by name: every service and node there was since the start (a reload may have
     /// removed some).
     var serviceNodes: [ServiceNodeCounters.Key: ServiceNodeCounters.Counts] = [:]
@@ -27,6 +28,7 @@ struct WorkerTotals: Sendable {
             retries += c.retries.load(ordering: .relaxed)
             noNode += c.noNode.load(ordering: .relaxed)
             closedOnMarkDown += c.closedOnMarkDown.load(ordering: .relaxed)
+            refusedByAllowlist += c.refusedByAllowlist.load(ordering: .relaxed)
         }
     }
 

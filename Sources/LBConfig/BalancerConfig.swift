@@ -25,12 +25,16 @@ public struct BalancerConfig: Sendable, Equatable {
         /// A unix-socket path to listen on instead of a TCP port (GoQuorum's `tm.ipc`); forwarded to the
         /// nodes' TCP `nodePort`.
         public var listenPath: String?
+        /// Who may connect (`--allow`): addresses, networks (`ADDRESS/PREFIX`) and host names; nil admits
+        /// everyone. A client from elsewhere is closed at accept and never reaches a node.
+        public var allow: [String]?
 
-        public init(name: String, listenPort: Int, nodePort: Int? = nil, listenPath: String? = nil) {
+        public init(name: String, listenPort: Int, nodePort: Int? = nil, listenPath: String? = nil, allow: [String]? = nil) {
             self.name = name
             self.listenPort = listenPort
             self.nodePort = nodePort ?? listenPort
             self.listenPath = listenPath
+            self.allow = allow
         }
     }
 
@@ -121,8 +125,11 @@ public struct BalancerConfig: Sendable, Equatable {
     public var maxConnections: Int = 16_384
     /// Connect timeout to a node, milliseconds.
     public var connectTimeoutMs: Int = 2_000
-    /// Idle timeout of an established connection, milliseconds; 0 is off (Tessera's clients pool connections).
-    public var idleTimeoutMs: Int = 0
+    /// Idle timeout of an established connection, milliseconds; 0 is off. Ten minutes, nginx stream's
+    /// `proxy_timeout`: far above Jetty's 30 s idle close of pooled keep-alive connections (and GoQuorum's 10 s),
+    /// so it never cuts a connection Tessera or GoQuorum keeps, yet a silent client cannot hold a slot for ever.
+    public static let defaultIdleTimeoutMs = 600_000
+    public var idleTimeoutMs: Int = defaultIdleTimeoutMs
     /// Failed connects within `failTimeoutMs` that take a node out (nginx's max_fails); 0 turns this off.
     public var maxFails: Int = 3
     /// The window for `maxFails` and how long a node stays out (nginx's fail_timeout), milliseconds.
@@ -159,6 +166,10 @@ public struct BalancerConfig: Sendable, Equatable {
         case report
         case holdOut = "hold-out"
     }
+    /// Permissions of the unix-socket listeners' files; nil leaves what the umask gives.
+    public var unixMode: Int? = nil
+    /// Owner of the unix-socket listeners' files, `USER[:GROUP]`, `:GROUP` or numbers; nil leaves the balancer's.
+    public var unixOwner: String? = nil
 
     public enum AllDownPolicy: String, Sendable, CaseIterable {
         case refuse

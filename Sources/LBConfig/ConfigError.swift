@@ -1,3 +1,5 @@
+import LBBalancing
+
 /// An invalid setting: which one, the value as given, and what is wrong with it.
 ///
 /// `description` is the one line the command prints before exiting with status 2, e.g.
@@ -21,10 +23,11 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        var line = "invalid \(setting)"
-        // debugDescription quotes and escapes the value, so the message stays on one line whatever was given.
-        if let value { line += " \(value.debugDescription)" }
-        if let file { line += " in \(file)" }
-        return line + ": \(problem)"
+        // One line whatever was given: the value quoted, escaped and cut; the rest with any line-breaking or
+        // invisible character escaped.
+        var line = "invalid \(OneLine.clean(setting))"
+        if let value { line += " \(OneLine.quoted(value))" }
+        if let file { line += " in \(OneLine.clean(file))" }
+        return line + ": \(OneLine.clean(problem))"
     }
 }

@@ -21,7 +21,7 @@ struct ConfigFileReader {
         for setting in ScalarSetting.all {
             guard let field = leaves[setting.fileKey] else { continue }
             let text = switch setting.fileType {
-            case .integer: String(try field.integer())
+            case .integer: try field.integerText()
             case .string: try field.string()
             case .boolean: String(try field.boolean())
             }
@@ -97,7 +97,16 @@ struct ConfigFileReader {
     ) throws(ConfigError) -> [(service: BalancerConfig.Service, name: GivenValue, listen: GivenValue)] {
         var services: [(service: BalancerConfig.Service, name: GivenValue, listen: GivenValue)] = []
         for element in try list.elements() {
-            let fields = try element.fields(allowed: ["name", "listenPort", "listenPath", "nodePort"])
+            let fields = try element.fields(allowed: ["name", "listenPort", "listenPath", "nodePort", "allow"])
+            var allow: [String]?
+            if let allowField = fields["allow"] {
+                var entries: [String] = []
+                for entry in try allowField.elements() {
+                    let text = try entry.string()
+                    entries.append(try entry.given.check { () throws(ConfigProblem) in try AllowSyntax.entry(text) })
+                }
+                allow = entries
+            }
             guard let nameField = fields["name"] else { throw element.missing("name") }
             let nameText = try nameField.string()
             let name = try nameField.given.check { () throws(ConfigProblem) in try ServiceSyntax.name(nameText) }
@@ -112,18 +121,21 @@ struct ConfigFileReader {
                 let path = try pathField.given.check { () throws(ConfigProblem) in
                     try ServiceSyntax.socketPath(pathText)
                 }
-                let service = BalancerConfig.Service(name: name, listenPort: 0, nodePort: nodePort, listenPath: path)
+                let service = BalancerConfig.Service(name: name, listenPort: 0, nodePort: nodePort, listenPath: path, allow: allow)
                 services.append((service, nameField.given, pathField.given))
                 continue
             }
             guard let listenField = fields["listenPort"] else { throw element.missing("listenPort") }
-            let service = BalancerConfig.Service(name: name, listenPort: try port(listenField), nodePort: nodePort)
+            let service = BalancerConfig.Service(name: name, listenPort: try port(listenField), nodePort: nodePort, allow: allow)
             services.append((service, nameField.given, listenField.given))
         }
         return services
     }
 
     private func port(_ field: ConfigFileValue) throws(ConfigError) -> Int {
+        if case .number(let text) = field.value, DecimalInteger.parse(text) == .tooLarge {
+            throw field.given.error("must be a port between \(ServiceSyntax.ports.lowerBound) and \(ServiceSyntax.ports.upperBound)")
+        }
         let number = try field.integer()
         return try field.given.check { () throws(ConfigProblem) in try ServiceSyntax.port(number) }
     }

@@ -1,3 +1,5 @@
+import LBBalancing
+
 /// A value in the config file with its key path (`services[1].listenPort`), so every check can name it.
 package struct ConfigFileValue {
     package let value: JSONValue
@@ -22,6 +24,13 @@ package struct ConfigFileValue {
         case .number: throw given.error("expected an integer")
         default: throw given.error("expected an integer, got \(value.kind)")
         }
+    }
+
+    /// An integer setting's value as text for its own range check: a whole number too large for `Int` goes as
+    /// written, so the error shows it as given and names the range.
+    package func integerText() throws(ConfigError) -> String {
+        if case .number(let text) = value, DecimalInteger.parse(text) == .tooLarge { return text }
+        return String(try integer())
     }
 
     package func string() throws(ConfigError) -> String {
@@ -60,14 +69,14 @@ package struct ConfigFileValue {
 
     /// The error for a required key this object lacks.
     package func missing(_ key: String) -> ConfigError {
-        given.error("missing \(key.debugDescription)")
+        given.error("missing \(OneLine.quoted(key))")
     }
 
     /// The key path of this object's field `key`.
     package func childPath(_ key: String) -> String {
         // Quote a key that could not be read back as a path (spaces, dots, control characters).
         let plain = !key.isEmpty && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
-        let name = plain ? key : key.debugDescription
+        let name = plain ? key : OneLine.quoted(key)
         return path.isEmpty ? name : "\(path).\(name)"
     }
 }

@@ -38,12 +38,18 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var nodeKeepaliveSeconds: String?
     /// `--drain-timeout MS`
     public var drainTimeoutMs: String?
+    /// `--unix-mode MODE`
+    public var unixMode: String?
+    /// `--unix-owner USER[:GROUP]`
+    public var unixOwner: String?
     /// `--all-down refuse|least-recently-failed`
     public var allDown: String?
     /// `"true"` for `--freebind`.
     public var freebind: String?
     /// `--accept-grace MS`
     public var acceptGraceMs: String?
+    /// `--allow SERVICE=ENTRY[,ENTRY...]`, repeatable.
+    public var allow: [String]
     /// `--group-check-interval MS`
     public var groupCheckIntervalMs: String?
     /// `--group-policy report|hold-out`
@@ -104,9 +110,12 @@ public struct ConfigOverrides: Sendable, Equatable {
         nodeUserTimeoutMs: String? = nil,
         nodeKeepaliveSeconds: String? = nil,
         drainTimeoutMs: String? = nil,
+        unixMode: String? = nil,
+        unixOwner: String? = nil,
         allDown: String? = nil,
         freebind: String? = nil,
         acceptGraceMs: String? = nil,
+        allow: [String] = [],
         groupCheckIntervalMs: String? = nil,
         groupPolicy: String? = nil,
         tesseraConfigs: [String] = [],
@@ -145,9 +154,12 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.nodeUserTimeoutMs = nodeUserTimeoutMs
         self.nodeKeepaliveSeconds = nodeKeepaliveSeconds
         self.drainTimeoutMs = drainTimeoutMs
+        self.unixMode = unixMode
+        self.unixOwner = unixOwner
         self.allDown = allDown
         self.freebind = freebind
         self.acceptGraceMs = acceptGraceMs
+        self.allow = allow
         self.groupCheckIntervalMs = groupCheckIntervalMs
         self.groupPolicy = groupPolicy
         self.tesseraConfigs = tesseraConfigs

@@ -68,7 +68,8 @@ public enum ConfigWriter {
         } else {
             "\(quoted("listenPort")): \(service.listenPort)"
         }
-        return "{\(quoted("name")): \(quoted(service.name)), \(listen), \(quoted("nodePort")): \(service.nodePort)}"
+        let allow = service.allow.map { ", \(quoted("allow")): [" + $0.map(quoted).joined(separator: ", ") + "]" } ?? ""
+        return "{\(quoted("name")): \(quoted(service.name)), \(listen), \(quoted("nodePort")): \(service.nodePort)\(allow)}"
     }
 
     /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped); the JSON log lines

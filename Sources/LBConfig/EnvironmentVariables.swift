@@ -9,7 +9,7 @@ struct EnvironmentVariables {
     static let nodes = "TESSERA_LB_NODES"
     static let services = "TESSERA_LB_SERVICES"
     /// Every variable, in the order the docs list them.
-    static let names = [configFile, tesseraConfigs, nodes, services] + ScalarSetting.all.map(\.variable)
+    static let names = [configFile, tesseraConfigs, nodes, services, AllowSyntax.variable] + ScalarSetting.all.map(\.variable)
 
     /// `TESSERA_LB_CONFIG`: the config file when `--config` is not given.
     var configFile: String?
@@ -19,6 +19,8 @@ struct EnvironmentVariables {
     var nodes: [String] = []
     /// `TESSERA_LB_SERVICES`, comma-separated service specs.
     var services: [String] = []
+    /// `TESSERA_LB_ALLOW`: `SERVICE=ENTRY[,ENTRY...]` items separated by `;` (the entries take the commas).
+    var allow: [String] = []
     /// The single-valued settings' variables that are set, by name.
     var values: [String: String] = [:]
 
@@ -37,6 +39,9 @@ struct EnvironmentVariables {
         tesseraConfigs = try Self.list(Self.tesseraConfigs, in: environment)
         nodes = try Self.list(Self.nodes, in: environment)
         services = try Self.list(Self.services, in: environment)
+        if let text = environment[AllowSyntax.variable], !text.isEmpty {
+            allow = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        }
         for setting in ScalarSetting.all {
             values[setting.variable] = environment[setting.variable]
         }

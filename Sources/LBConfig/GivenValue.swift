@@ -1,3 +1,5 @@
+import LBBalancing
+
 /// A value as the operator gave it and where: everything a `ConfigError` needs but the problem.
 package struct GivenValue: Sendable {
     /// The flag or the file key path.
@@ -33,7 +35,7 @@ package struct GivenValue: Sendable {
     /// How another error refers to this value: a flag by its text (`--node "10.0.0.1:n1"`),
     /// a file entry by its path (`nodes[0]`).
     package var reference: String {
-        if file == nil, let text { return "\(setting) \(text.debugDescription)" }
+        if file == nil, let text { return "\(setting) \(OneLine.quoted(text))" }
         return setting
     }
 

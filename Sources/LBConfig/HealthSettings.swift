@@ -21,7 +21,8 @@ enum HealthSettings {
             },
             current: { $0.health.path }
         ),
-        ScalarSetting.integer("health.expectStatus", flag: "--health-status", range: 100...599,
+        // A 1xx answer is never the final one, so 100 to 199 could never match.
+        ScalarSetting.integer("health.expectStatus", flag: "--health-status", range: 200...599,
                               override: { $0.healthStatus }, \.health.expectStatus),
         ScalarSetting(
             fileKey: "health.expectBody", flag: "--health-body", variable: "TESSERA_LB_HEALTH_BODY",

@@ -16,6 +16,13 @@ package enum IPAddressLiteral {
         return inet_pton(AF_INET6, text, &address) == 1
     }
 
+    /// Whether the resolver takes the text for an IPv4 address in one of inet_aton's older forms
+    /// ("127.1", "0x7f000001", "017700000001") as well as the usual dotted quad.
+    package static func isLegacyIPv4(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_aton(text, &address) != 0
+    }
+
     package static func isIP(_ text: String) -> Bool {
         isIPv4(text) || isIPv6(text)
     }

@@ -10,12 +10,7 @@ package enum JSONFile {
     /// Reads and parses the file at `path`, which must hold a JSON object. `given` names the file in errors:
     /// the flag or variable that gave it, with the path as its value.
     package static func readObject(_ path: String, given: GivenValue) throws(ConfigError) -> JSONValue {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw given.error("cannot read it: \(reason(error))")
-        }
+        let data = Data(try given.check { () throws(ConfigProblem) in try ReadableFile.read(path) })
         if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
             throw given.error("the file is empty; it should hold a JSON object")
         }
@@ -29,15 +24,6 @@ package enum JSONFile {
             throw given.error("expected a JSON object at the top level, got \(value.kind)")
         }
         return value
-    }
-
-    /// The operating system's reason ("No such file or directory") rather than Foundation's wrapper text.
-    private static func reason(_ error: any Error) -> String {
-        let underlying = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }
-        if let underlying, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return error.localizedDescription
     }
 
     /// Foundation's parse error, with its byte offset ("around character 15") turned into a line and column.

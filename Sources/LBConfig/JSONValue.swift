@@ -41,8 +41,11 @@ package enum JSONValue {
             } else {
                 self = .number(number.stringValue)
             }
+        case "Q":
+            // Above Int.max (18446744073709551615): kept as written, never wrapped to a negative number.
+            self = Int(exactly: number.uint64Value).map { .integer($0) } ?? .number(number.stringValue)
         default:
-            self = .integer(number.intValue)
+            self = Int(exactly: number.int64Value).map { .integer($0) } ?? .number(number.stringValue)
         }
     }
 

@@ -3,6 +3,9 @@
 enum ListRules {
     /// The balancer records the nodes a connection has tried in a 64-bit mask.
     static let maxNodes = 64
+    /// Each worker's io_uring queues one accept per service before it can submit anything, and the kernel's
+    /// submission queue holds at most 32768 entries; half of that leaves room and is far beyond any real group.
+    static let maxServices = 16_384
 
     /// At most `maxNodes` nodes, with unique names. `list` names the list as a whole.
     static func checkNodes(_ nodes: [(node: BalancerConfig.Node, given: GivenValue)], list: GivenValue) throws(ConfigError) {
@@ -14,13 +17,16 @@ enum ListRules {
         }
     }
 
-    /// At least one service, with unique names, unique listen ports and unique socket paths. `listen` is the
+    /// At least one service and at most `maxServices`, with unique names, unique listen ports and unique socket paths. `listen` is the
     /// value that gave the listen port, or the socket path of a unix-socket service.
     static func checkServices(
         _ services: [(service: BalancerConfig.Service, name: GivenValue, listen: GivenValue)],
         list: GivenValue
     ) throws(ConfigError) {
         guard !services.isEmpty else { throw list.error("at least one service is required") }
+        guard services.count <= maxServices else {
+            throw list.error("\(services.count) services given; at most \(maxServices) are supported")
+        }
         try requireUnique(services.map { ($0.service.name, $0.name) }) { name, earlier in
             "service name \(name.debugDescription) is already used by \(earlier)"
         }

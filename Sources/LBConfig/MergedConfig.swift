@@ -1,3 +1,5 @@
+import LBBalancing
+
 /// The configuration while the sources are laid over one another (defaults, config file, imported files,
 /// environment, flags), remembering where each setting came from for the checks that span settings.
 struct MergedConfig {
@@ -11,6 +13,8 @@ struct MergedConfig {
     private var importedNodeCount: Int?
     /// The last node list given by the environment or the flags: its name and length.
     private var givenNodes: (name: String, count: Int)?
+    /// Where each node of `config.nodes` was given, for the checks of `finish`.
+    private var nodeOrigins: [GivenValue] = []
 
     /// Checks and stores one setting's value.
     mutating func store(_ setting: ScalarSetting, _ text: String, given: GivenValue) throws(ConfigError) {
@@ -23,6 +27,7 @@ struct MergedConfig {
     ) throws(ConfigError) {
         try ListRules.checkNodes(nodes, list: list)
         config.nodes = nodes.map(\.node)
+        nodeOrigins = nodes.map(\.given)
         settled("nodes", by: list)
     }
 
@@ -63,6 +68,16 @@ struct MergedConfig {
         for setting in ScalarSetting.all {
             guard let text = source.value(setting) else { continue }
             try store(setting, text, given: source.given(setting, text))
+        }
+        for text in source.allow {
+            let given = GivenValue(setting: source.allowName, text: text, file: nil)
+            let (name, entries) = try given.check { () throws(ConfigProblem) in try AllowSyntax.parse(text) }
+            guard let index = config.services.firstIndex(where: { $0.name == name }) else {
+                throw given.error(
+                    "no service is named \(name); the services are \(config.services.map(\.name).joined(separator: ", "))"
+                )
+            }
+            config.services[index].allow = entries
         }
     }
 
@@ -133,6 +148,27 @@ struct MergedConfig {
             )
         }
         try checkCertificateAndKey()
+        try OwnListeners.check(config, nodes: nodeOrigins)
+        if config.health.enabled { try checkProbeCanMatch() }
+    }
+
+    /// A probe whose expected answer no node can give keeps every node down, silently.
+    private func checkProbeCanMatch() throws(ConfigError) {
+        let health = config.health
+        let body = health.expectBody.utf8.count
+        if body > ProbeLimits.maxBodyBytes, let given = origins["health.expectBody"] {
+            throw given.error(
+                "is \(body) bytes; the probe reads at most \(ProbeLimits.maxBodyBytes) bytes of the answer, so it never matches"
+            )
+        }
+        // RFC 9110: 204 and 304 answers have no body.
+        if body > 0, [204, 304].contains(health.expectStatus),
+           let given = origins["health.expectBody"] ?? origins["health.expectStatus"] {
+            throw given.error(
+                "a \(health.expectStatus) answer has no body, so a body is never matched; give --health-body \"\" "
+                    + "(or \"expectBody\": \"\") with --health-status \(health.expectStatus)"
+            )
+        }
     }
 
     /// A client certificate without its key (or a key without its certificate) cannot be presented.

@@ -1,6 +1,9 @@
 /// How a node is written: `--node HOST[:name]` on the command line, `host` and `name` in the config file.
 package enum NodeSyntax {
     package static let flag = "--node"
+    /// DNS limits (RFC 1035): a name of at most 253 characters in its dotted form, labels of at most 63.
+    static let maxHostNameBytes = 253
+    static let maxLabelBytes = 63
 
     /// Parses `--node HOST[:name]`.
     ///
@@ -48,10 +51,19 @@ package enum NodeSyntax {
             }
             return text
         }
-        // "10.0.0.256" would otherwise pass as a host name and fail only when it is resolved.
-        if text.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }) {
-            guard IPAddressLiteral.isIPv4(text) else { throw ConfigProblem("the host is not a valid IPv4 address") }
+        // "10.0.0.256" would otherwise pass as a host name and fail only when it is resolved; "0x7f000001",
+        // "127.1" and "2130706433" are IPv4 addresses to the resolver, in forms nobody means to write.
+        if text.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }) || IPAddressLiteral.isLegacyIPv4(text) {
+            guard IPAddressLiteral.isIPv4(text) else {
+                throw ConfigProblem("the host is not a valid IPv4 address; write four decimal numbers, as in 10.0.0.1")
+            }
             return text
+        }
+        if text.utf8.count > maxHostNameBytes {
+            throw ConfigProblem("the host name is \(text.utf8.count) characters long; at most \(maxHostNameBytes) are allowed")
+        }
+        if text.split(separator: ".", omittingEmptySubsequences: false).contains(where: { $0.utf8.count > maxLabelBytes }) {
+            throw ConfigProblem("a part of the host name between dots is longer than \(maxLabelBytes) characters")
         }
         // A leading '-' would read as an option to anything the host is handed to.
         guard !text.hasPrefix("-"), text.allSatisfy(isHostNameCharacter) else {

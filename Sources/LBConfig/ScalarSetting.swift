@@ -75,6 +75,21 @@ extension ScalarSetting {
         integer("groupCheckIntervalMs", flag: "--group-check-interval", range: 0...86_400_000, unit: "milliseconds",
                 note: "0 is off", override: { $0.groupCheckIntervalMs }, \.groupCheckIntervalMs),
         choice("groupPolicy", flag: "--group-policy", override: { $0.groupPolicy }, \.groupPolicy),
+        ScalarSetting(
+            fileKey: "unixMode", flag: "--unix-mode", variable: "TESSERA_LB_UNIX_MODE", fileType: .string,
+            override: { $0.unixMode },
+            store: { text, config throws(ConfigProblem) in config.unixMode = try UnixSocketAccess.mode(text) },
+            current: { $0.unixMode.map { UnixSocketAccess.octal($0) } }
+        ),
+        ScalarSetting(
+            fileKey: "unixOwner", flag: "--unix-owner", variable: "TESSERA_LB_UNIX_OWNER", fileType: .string,
+            override: { $0.unixOwner },
+            store: { text, config throws(ConfigProblem) in
+                _ = try UnixSocketAccess.owner(text)
+                config.unixOwner = text
+            },
+            current: { $0.unixOwner }
+        ),
     ] + HealthSettings.all
 
     /// The environment variable for a flag: `--max-conns` is `TESSERA_LB_MAX_CONNS`.
@@ -125,9 +140,13 @@ extension ScalarSetting {
         return ScalarSetting(
             fileKey: fileKey, flag: flag, variable: variable(for: flag), fileType: .integer, override: override,
             store: { text, config throws(ConfigProblem) in
-                guard let value = Int(text) else { throw ConfigProblem("must be an integer \(rule)") }
-                guard range.contains(value) else { throw ConfigProblem("must be \(rule)") }
-                store(&config, value)
+                switch DecimalInteger.parse(text) {
+                case .notAnInteger: throw ConfigProblem("must be an integer \(rule)")
+                case .tooLarge: throw ConfigProblem("must be \(rule)")
+                case .value(let value):
+                    guard range.contains(value) else { throw ConfigProblem("must be \(rule)") }
+                    store(&config, value)
+                }
             },
             current: { current($0).map(String.init) }
         )

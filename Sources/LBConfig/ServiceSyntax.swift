@@ -64,7 +64,7 @@ enum ServiceSyntax {
 
     /// Checks one of the ports in a `--service` value; `role` says which.
     private static func port(_ text: String, role: String) throws(ConfigProblem) -> Int {
-        guard let number = Int(text), ports.contains(number) else {
+        guard case .value(let number) = DecimalInteger.parse(text), ports.contains(number) else {
             throw ConfigProblem("the \(role) must be between \(ports.lowerBound) and \(ports.upperBound)")
         }
         return number

@@ -7,6 +7,9 @@ struct SettingSource {
     /// `--service` or `TESSERA_LB_SERVICES`.
     let servicesName: String
     let services: [String]
+    /// `--allow` or `TESSERA_LB_ALLOW`.
+    let allowName: String
+    let allow: [String]
     /// The setting's name in this source.
     let name: @Sendable (ScalarSetting) -> String
     /// The setting's value in this source, if given.
@@ -16,6 +19,7 @@ struct SettingSource {
         SettingSource(
             nodesName: NodeSyntax.flag, nodes: overrides.nodes,
             servicesName: ServiceSyntax.flag, services: overrides.services,
+            allowName: AllowSyntax.flag, allow: overrides.allow,
             name: \.flag, value: { $0.override(overrides) }
         )
     }
@@ -24,6 +28,7 @@ struct SettingSource {
         SettingSource(
             nodesName: EnvironmentVariables.nodes, nodes: variables.nodes,
             servicesName: EnvironmentVariables.services, services: variables.services,
+            allowName: AllowSyntax.variable, allow: variables.allow,
             name: \.variable, value: { variables.values[$0.variable] }
         )
     }

@@ -70,6 +70,8 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
                 for w in fds.count..<count {
                     perWorker[w][perWorker[w].count - 1] = try Socket.listen(on: address, reusePort: true, freeBind: plan.freeBind)
                 }
+                // Adopted ones too: a reload may have changed who may connect.
+                if address.family == .unix { try UnixSocketPath.bound(address, access: plan.unixSocketAccess) }
                 ports.append(address.family == .unix ? address.port : Socket.localPort(perWorker[0][perWorker[0].count - 1]))
             }
             for w in 0..<plan.workers {
@@ -78,7 +80,9 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
                     let events = try EpollEvents()
                     workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events))
                 case .ioUring:
-                    let events = try RingEvents(flags: ringFlags, capacity: max(16, plan.maxConnections))
+                    let events = try RingEvents(
+                        flags: ringFlags, capacity: max(16, plan.maxConnections), listeners: perWorker[w].count
+                    )
                     workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events))
                 }
             }

@@ -19,11 +19,14 @@ public struct ForwardingPlan: Sendable {
         public let name: String
         public let listenAddress: SocketAddress
         public let nodeAddresses: [SocketAddress]
+        /// The clients admitted (`--allow`); nil admits everyone. Others are closed at accept.
+        public let allow: [AddressRange]?
 
-        public init(name: String, listenAddress: SocketAddress, nodeAddresses: [SocketAddress]) {
+        public init(name: String, listenAddress: SocketAddress, nodeAddresses: [SocketAddress], allow: [AddressRange]? = nil) {
             self.name = name
             self.listenAddress = listenAddress
             self.nodeAddresses = nodeAddresses
+            self.allow = allow
         }
     }
 
@@ -56,6 +59,8 @@ public struct ForwardingPlan: Sendable {
     public let ringBuffers: Int
     /// `--freebind`: listeners may bind an address this host does not hold yet (IP_FREEBIND).
     public let freeBind: Bool
+    /// Mode and owner of unix-socket listeners' files.
+    public let unixSocketAccess: UnixSocketPath.Access
 
     public init(
         services: [Service],
@@ -75,7 +80,8 @@ public struct ForwardingPlan: Sendable {
         notice: @escaping @Sendable (String) -> Void = { _ in },
         connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)? = nil,
         ringBuffers: Int = 512,
-        freeBind: Bool = false
+        freeBind: Bool = false,
+        unixSocketAccess: UnixSocketPath.Access = .init()
     ) {
         precondition(ringBuffers > 0 && ringBuffers & (ringBuffers - 1) == 0, "ringBuffers must be a power of two")
         precondition(nodes.count <= 64, "at most 64 nodes")
@@ -97,5 +103,6 @@ public struct ForwardingPlan: Sendable {
         self.connectionLog = connectionLog
         self.ringBuffers = ringBuffers
         self.freeBind = freeBind
+        self.unixSocketAccess = unixSocketAccess
     }
 }

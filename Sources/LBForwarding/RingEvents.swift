@@ -19,12 +19,26 @@ final class RingEvents: EventSource {
 
     static let socketMask = IoUring.pollIn | IoUring.pollOut | IoUring.pollReadHangUp
 
-    /// - Parameter flags: the setup flags `RingSupport` found this kernel accepts.
-    init(flags: IoUring.SetupFlags, capacity: Int) throws(SystemError) {
+    /// - Parameters:
+    ///   - flags: the setup flags `RingSupport` found this kernel accepts.
+    ///   - listeners: the worker's listeners, whose accepts are queued before the ring is enabled.
+    init(flags: IoUring.SetupFlags, capacity: Int, listeners: Int) throws(SystemError) {
+        let entries = Self.submissionEntries(listeners: listeners)
         // Two multishot polls per connection may each post a completion per wake-up; a completion queue
-        // that overflows ends multishot requests (re-armed by the worker), so size it generously.
-        let completions = min(65_536, max(4_096, 4 * capacity))
-        ring = try IoUring(entries: 1_024, completionEntries: completions, flags: flags.union(.disabled))
+        // that overflows ends multishot requests (re-armed by the worker), so size it generously. The kernel
+        // wants at least as many completion entries as submission entries.
+        let completions = min(65_536, max(4_096, 4 * capacity, 2 * entries))
+        ring = try IoUring(entries: entries, completionEntries: completions, flags: flags.union(.disabled))
+    }
+
+    /// A disabled ring cannot submit, so everything the worker queues before `begin` (one accept per listener
+    /// and the wake-up poll) must fit in the submission queue at once: 1024, or the next power of two that
+    /// holds them with room to spare. The kernel takes at most 32768 entries, which the configuration's limit
+    /// on services keeps within reach.
+    static func submissionEntries(listeners: Int) -> Int {
+        var entries = 1_024
+        while entries < listeners + 16 && entries < 32_768 { entries *= 2 }
+        return entries
     }
 
     /// Enables the ring on the worker's thread (SINGLE_ISSUER binds it to the first submitter) and registers

@@ -97,6 +97,7 @@ extension Worker {
 
     /// Takes a slot for a new client and starts connecting it to a node. The client's bytes stay unread.
     private func admit(_ client: Int32, service: Int) {
+        if let allow = plan.services[service].allow, !admits(client, allow, service: service) { return }
         guard let i = slots.allocate() else {
             closeDescriptor(client)
             pauseForLimit()
@@ -123,6 +124,29 @@ extension Worker {
         }
         startConnect(i)
     }
+
+    /// Whether the allowlist admits the client (getpeername(2): one call, on allowlisted services only). A client
+    /// it does not admit is closed here, before any node hears of it; counted, and logged at most every 10 s.
+    private func admits(_ client: Int32, _ allow: [AddressRange], service: Int) -> Bool {
+        let peer = SocketAddress.peer(of: client)
+        if let peer, allow.contains(where: { $0.contains(peer) }) { return true }
+        closeDescriptor(client)
+        counters.refusedByAllowlist.bump()
+        refusedSinceNotice += 1
+        if now - refusalNoticeAt >= Self.refusalNoticeMs {
+            plan.notice(
+                "allowlist: refused \(refusedSinceNotice) connection\(refusedSinceNotice == 1 ? "" : "s") "
+                    + "not admitted by service \(plan.services[service].name)'s list, the last from "
+                    + "\(peer.map { "\($0)" } ?? "an address getpeername could not read")"
+            )
+            refusedSinceNotice = 0
+            refusalNoticeAt = now
+        }
+        return false
+    }
+
+    /// At most one line about refused clients in this long, per worker.
+    static var refusalNoticeMs: Int64 { 10_000 }
 
     /// Re-arms listeners whose pause has run out, and tries again after the connection limit eased.
     func resumePausedListeners() {

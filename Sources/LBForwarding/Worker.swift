@@ -33,6 +33,9 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var listenerPausedUntil: [Int64]
     /// The connection limit was reached; accept again when a connection closes.
     var pausedForLimit = false
+    /// Clients the allowlists refused since the last line about them, and when that line was logged.
+    var refusedSinceNotice = 0
+    var refusalNoticeAt: Int64 = 0
     /// Clients the kernel accepted after the limit was reached (io_uring's multishot accept runs ahead of
     /// the pause), admitted first when connections close.
     var waitingClients: [(fd: Int32, service: Int)] = []

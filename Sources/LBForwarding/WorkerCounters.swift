@@ -23,6 +23,8 @@ public final class WorkerCounters: Sendable {
     public let buffersRanOut = Atomic<Int>(0)
     /// Connections closed because their node was marked down.
     public let closedOnMarkDown = Atomic<Int>(0)
+    /// Clients closed at accept because their service's allowlist does not admit them (`--allow`).
+    public let refusedByAllowlist = Atomic<Int>(0)
     /// Per service and node: the worker's own (empty in a sum, which keeps its counts in `summed`).
     public let serviceNodes: ServiceNodeCounters
     /// A sum's per service and node counts, by name (services and nodes differ between engines after a reload).
@@ -58,6 +60,7 @@ public final class WorkerCounters: Sendable {
         sum(movedToSplice, other.movedToSplice)
         sum(buffersRanOut, other.buffersRanOut)
         sum(closedOnMarkDown, other.closedOnMarkDown)
+        sum(refusedByAllowlist, other.refusedByAllowlist)
         let theirs = other.serviceNodeTotals()
         summed.withLock { summed in
             for (key, counts) in theirs { summed[key, default: .init()].add(counts) }

@@ -1,3 +1,5 @@
+import LBBalancing
+
 /// What one probe saw.
 public enum ProbeResult: Sendable, Equatable, CustomStringConvertible {
     case healthy
@@ -27,15 +29,16 @@ public enum ProbeResult: Sendable, Equatable, CustomStringConvertible {
             code == 401
                 ? "status 401 (the node's useWhiteList probably rejects the balancer's address)"
                 : "status \(code)"
-        case .bodyMismatch(let body): "body without the expected text: \"\(body.prefix(60))\""
+        // The node's own text: escaped, so an answer with a newline cannot forge a log line, and cut.
+        case .bodyMismatch(let body): "body without the expected text: \(OneLine.quoted(body))"
         case .timeout: "timeout"
         case .refused: "connection refused"
         case .reset: "connection reset"
-        case .tlsError(let text): "TLS error: \(text)"
+        case .tlsError(let text): "TLS error: \(OneLine.clean(text))"
         case .notHTTP: "not an HTTP response (is --health-port the node's P2P port?)"
         case .closedBeforeRequest:
             "closed before the request was sent: the port closed at once or spoke first (is --health-port the node's P2P port?)"
-        case .other(let text): text
+        case .other(let text): OneLine.clean(text)
         }
     }
 }

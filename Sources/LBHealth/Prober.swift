@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import LBBalancing
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -99,7 +100,7 @@ public final class Prober: Sendable {
         let deadline = NIODeadline.now() + .milliseconds(Int64(settings.timeoutMs))
         do {
             let response = try await client.execute(request, deadline: deadline)
-            let body = try await response.body.collect(upTo: 64 * 1024)
+            let body = try await response.body.collect(upTo: ProbeLimits.maxBodyBytes)
             let text = String(buffer: body)
             guard Int(response.status.code) == settings.expectStatus else { return .status(Int(response.status.code)) }
             guard settings.expectBody.isEmpty || text.contains(settings.expectBody) else { return .bodyMismatch(text) }

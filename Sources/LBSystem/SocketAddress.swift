@@ -88,7 +88,7 @@ public struct SocketAddress: Sendable, CustomStringConvertible, Equatable {
         return addresses
     }
 
-    private init(storage: sockaddr_storage, length: socklen_t) {
+    init(storage: sockaddr_storage, length: socklen_t) {
         self.storage = storage
         self.length = length
     }

@@ -72,7 +72,7 @@ struct TesseraAddress: Equatable, Sendable {
         guard let portText else {
             throw ConfigProblem("has no port; Tessera needs one, as in \(scheme.rawValue)://\(hostText):9000")
         }
-        guard let port = Int(portText), (1...65535).contains(port) else {
+        guard case .value(let port) = DecimalInteger.parse(portText), (1...65535).contains(port) else {
             throw ConfigProblem("the port must be between 1 and 65535")
         }
         let host = try NodeSyntax.host(String(hostText))

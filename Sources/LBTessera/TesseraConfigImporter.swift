@@ -26,7 +26,7 @@ public struct TesseraConfigImporter: ConfigImporter {
         return ImportedConfig(
             nodes: nodes.map { NodeAddress.derive($0) },
             nodeList: nodeList,
-            services: services(first),
+            services: services(first, allowlist: Self.allowlist(nodes)),
             settings: [("health.port", .value(String(first.p2p.nodeAddress.port), first.p2p.nodeAddressField))]
                 + tlsSettings,
             healthTLS: tls
@@ -35,7 +35,18 @@ public struct TesseraConfigImporter: ConfigImporter {
 
     /// One service per balanced server, named like the default services: the listen port is the advertised
     /// port, the node port the bound one.
-    private func services(_ node: TesseraNodeConfig) -> ImportedConfig.Derived<[ImportedConfig.ServiceEntry]> {
+    /// With `useWhiteList` in any node's file, the P2P service admits only the hosts of the nodes' `peer` URLs
+    /// (loopback only where a peer URL names it, as Tessera does); nil otherwise.
+    static func allowlist(_ nodes: [TesseraNodeConfig]) -> [String]? {
+        guard nodes.contains(where: \.useWhiteList) else { return nil }
+        var hosts: [String] = []
+        for host in nodes.flatMap(\.peerHosts) where !hosts.contains(host) { hosts.append(host) }
+        return hosts
+    }
+
+    private func services(
+        _ node: TesseraNodeConfig, allowlist: [String]?
+    ) -> ImportedConfig.Derived<[ImportedConfig.ServiceEntry]> {
         if node.q2t == nil, let unix = node.unixQ2T.first {
             return .unavailable(unix.serverAddressField.error(
                 "a unix socket is reachable only on the node's own host, so the balancer cannot forward Q2T to it "
@@ -48,7 +59,8 @@ public struct TesseraConfigImporter: ConfigImporter {
                 service: BalancerConfig.Service(
                     name: server.app.serviceName ?? server.app.rawValue,
                     listenPort: server.serverAddress.port,
-                    nodePort: server.nodeAddress.port
+                    nodePort: server.nodeAddress.port,
+                    allow: server.app == .p2p ? allowlist : nil
                 ),
                 name: server.appField,
                 listen: server.serverAddressField

@@ -11,6 +11,10 @@ struct TesseraNodeConfig: Sendable {
     let q2t: TesseraServer?
     /// Q2T servers on a unix socket: reachable only on the node's own host.
     let unixQ2T: [TesseraServer]
+    /// `useWhiteList`: the P2P server admits only the hosts of the `peer` URLs (tessera-facts §5.4).
+    let useWhiteList: Bool
+    /// The hosts of the `peer` URLs, in order, without repeats.
+    let peerHosts: [String]
 
     /// The balanced servers, P2P first, each with the kind the agreement checks compare and name: the app, or
     /// "Q2T on a unix socket", which is a different thing to balance than a TCP Q2T.
@@ -73,6 +77,17 @@ struct TesseraNodeConfig: Sendable {
                     + (app == .p2p ? "a Tessera node has exactly one" : "tessera-lb balances one per node")
             )
         }
+        useWhiteList = try root.field("useWhiteList")?.flag(environment) ?? false
+        var hosts: [String] = []
+        if let peers = root.field("peer") {
+            for peer in try peers.elements() {
+                guard let urlField = peer.field("url") else { continue }
+                let text = try urlField.text(environment)
+                let address = try urlField.given.check { () throws(ConfigProblem) in try TesseraAddress.parse(text) }
+                if !address.host.isEmpty && !hosts.contains(address.host) { hosts.append(address.host) }
+            }
+        }
+        peerHosts = hosts
         let bootstrap = try root.field("bootstrapNode")?.flag(environment) ?? false
         if q2t == nil, unix.isEmpty, !bootstrap {
             throw list.given.error("no Q2T server; Tessera requires one unless bootstrapNode is true")

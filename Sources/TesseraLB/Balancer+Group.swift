@@ -28,17 +28,18 @@ final class GroupRun: Sendable {
 extension Balancer {
     /// The group check of `config` over `nodes`, or nil when it is off (`groupCheckIntervalMs` 0).
     ///
-    /// Where it asks: the P2P server is the `p2p` service's node port (else the probe's port), ThirdParty the
-    /// `thirdparty` service's (without one, own keys go unchecked). Over HTTPS when the probe uses HTTPS, with its
+    /// Where it asks: the P2P server is the `p2p` service's node port (without a `p2p` service there is no
+    /// check: the services may not be Tessera's), ThirdParty the `thirdparty` service's (without one, own keys
+    /// go unchecked). Over HTTPS when the probe uses HTTPS, with its
     /// client certificate and trust.
     ///
     /// - Throws: `BalancerError` when the TLS files cannot be used.
     static func groupRun(
         of config: BalancerConfig, nodes: [NodeState], logger: Logger, onChange: @escaping @Sendable () -> Void
     ) throws(BalancerError) -> GroupRun? {
-        guard config.groupCheckIntervalMs > 0 else { return nil }
-        let p2pPort = config.services.first { $0.name == "p2p" && $0.listenPath == nil }?.nodePort
-            ?? config.health.port ?? config.services[0].nodePort
+        // Only a group with a P2P service is a Tessera group to ask: other services may speak anything.
+        guard config.groupCheckIntervalMs > 0, let p2pPort = config.services.first(where: { $0.name == "p2p" })?.nodePort
+        else { return nil }
         let thirdPartyPort = config.services.first { $0.name == "thirdparty" }?.nodePort
         let targets = config.nodes.map {
             GroupChecker.Target(name: $0.name, host: $0.host, thirdPartyPort: thirdPartyPort, p2pPort: p2pPort)

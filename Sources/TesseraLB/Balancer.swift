@@ -234,10 +234,35 @@ public final class Balancer: @unchecked Sendable {
                 listen = SocketAddress(ipLiteral: config.listenAddress, port: service.listenPort)!
             }
             services.append(
-                ForwardingPlan.Service(name: service.name, listenAddress: listen, nodeAddresses: hosts.map { $0.withPort(service.nodePort) })
+                ForwardingPlan.Service(
+                    name: service.name, listenAddress: listen, nodeAddresses: hosts.map { $0.withPort(service.nodePort) },
+                    allow: try service.allow.map { entries throws(BalancerError) in try Self.allowRanges(entries, service: service.name) }
+                )
             )
         }
         return services
+    }
+
+    /// An allowlist's entries as networks: addresses and networks as written, host names resolved now to every
+    /// address they have (at start and on each reload).
+    ///
+    /// - Throws: `BalancerError` naming the service and the host that does not resolve.
+    static func allowRanges(_ entries: [String], service: String) throws(BalancerError) -> [AddressRange] {
+        var ranges: [AddressRange] = []
+        for entry in entries {
+            if let range = AddressRange(entry) {
+                ranges.append(range)
+                continue
+            }
+            do {
+                for address in try SocketAddress.resolve(host: entry, port: 0) {
+                    ranges.append(AddressRange(address: address, prefix: address.family == .ipv6 ? 128 : 32))
+                }
+            } catch {
+                throw BalancerError("service \(service): allowlist host \"\(entry)\" does not resolve (\(error))")
+            }
+        }
+        return ranges
     }
 
     static func makePlan(
@@ -264,8 +289,16 @@ public final class Balancer: @unchecked Sendable {
             notice: { [logger] line in logger.warning("\(line)") },
             connectionLog: logConnections ? connectionLogger(services: serviceNames, nodes: nodeNames, logger: logger) : nil,
             ringBuffers: config.ringBuffers,
-            freeBind: config.freebind
+            freeBind: config.freebind,
+            unixSocketAccess: unixSocketAccess(config)
         )
+    }
+
+    /// `unixMode` and `unixOwner` as the listeners apply them. The owner's names were looked up when the
+    /// configuration was loaded, moments before; one that vanished since is left as the balancer's.
+    static func unixSocketAccess(_ config: BalancerConfig) -> UnixSocketPath.Access {
+        let owner = config.unixOwner.flatMap { try? UnixSocketAccess.owner($0) }
+        return UnixSocketPath.Access(mode: config.unixMode.map(UInt32.init), user: owner?.user, group: owner?.group)
     }
 
     /// `--log-connections`: one `connection` line per record, and a warning for records dropped.

@@ -67,7 +67,7 @@ struct RunOptions: ParsableArguments {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("Idle timeout of a connection, milliseconds; 0 is off (default: 0).", valueName: "MS")
+        help: ArgumentHelp("Idle timeout of a connection, milliseconds; 0 is off (default: 600000, 10 minutes).", valueName: "MS")
     )
     var idleTimeout: String?
 
@@ -140,6 +140,24 @@ struct RunOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
+            "Permissions of the unix-socket listeners' files, in octal (default: as the umask leaves them).",
+            valueName: "MODE"
+        )
+    )
+    var unixMode: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Owner of the unix-socket listeners' files, a user and/or group by name or number (default: the balancer's).",
+            valueName: "USER[:GROUP]"
+        )
+    )
+    var unixOwner: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
             "With every node down: refuse, or least-recently-failed (default: refuse).",
             valueName: "POLICY"
         )
@@ -157,6 +175,16 @@ struct RunOptions: ParsableArguments {
         )
     )
     var acceptGrace: String?
+
+    @Option(
+        name: .customLong("allow"),
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "Admit only these clients to a service: addresses, networks (ADDRESS/PREFIX) or host names; repeatable.",
+            valueName: "SERVICE=ENTRY[,ENTRY...]"
+        )
+    )
+    var allow: [String] = []
 
     @Option(
         parsing: .unconditional,
@@ -369,9 +397,12 @@ struct RunOptions: ParsableArguments {
             nodeUserTimeoutMs: nodeUserTimeout,
             nodeKeepaliveSeconds: nodeKeepalive,
             drainTimeoutMs: drainTimeout,
+            unixMode: unixMode,
+            unixOwner: unixOwner,
             allDown: allDown,
             freebind: freebind ? "true" : nil,
             acceptGraceMs: acceptGrace,
+            allow: allow,
             groupCheckIntervalMs: groupCheckInterval,
             groupPolicy: groupPolicy,
             tesseraConfigs: tesseraConfigs,

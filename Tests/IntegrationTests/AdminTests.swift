@@ -562,7 +562,7 @@ struct AdminTests {
         (["--log-level", "loud"], "tessera-lb: invalid --log-level \"loud\": must be trace, debug"),
     ])
     func invalidFlags(flags: [String], message: String) throws {
-        let result = try runCommand(tesseraLBExecutable(), ["run", "--node", "127.0.0.2"] + flags, timeout: 10)
+        let result = try runCommand(tesseraLBExecutable(), ["run", "--listen", "127.0.0.1", "--node", "127.0.0.2"] + flags, timeout: 10)
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)

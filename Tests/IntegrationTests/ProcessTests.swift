@@ -297,6 +297,19 @@ struct CommandLineErrorTests {
         #expect(missing.stderr.contains(".missing"), "\(missing.stderr)")
     }
 
+    @Test("check-config and run refuse a FIFO as --health-ca at once, and /dev/null as --config", .timeLimit(.minutes(1)))
+    func specialFiles() throws {
+        let fifo = try FIFO()
+        for command in ["check-config", "run"] {
+            let result = try run([command, "--listen", "127.0.0.1", "--node", "127.0.0.2", "--health-ca", fifo.path])
+            #expect(result.status == 2, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("invalid --health-ca \"\(fifo.path)\": not a regular file (a FIFO)"), "\(result.stderr)")
+        }
+        let null = try run(["check-config", "--config", "/dev/null"])
+        #expect(null.status == 2)
+        #expect(null.stderr.contains(#"invalid --config "/dev/null": not a regular file (a character device)"#), "\(null.stderr)")
+    }
+
     @Test("a port already taken exits 1 with the reason")
     func portTaken() throws {
         let taken = try RawListener(host: "127.0.0.1")

@@ -58,7 +58,7 @@ struct ConfigWriterTests {
               "balance": "roundrobin",
               "maxConns": 16384,
               "connectTimeoutMs": 2000,
-              "idleTimeoutMs": 0,
+              "idleTimeoutMs": 600000,
               "maxFails": 3,
               "failTimeoutMs": 5000,
               "forward": "auto",

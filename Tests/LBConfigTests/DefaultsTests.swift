@@ -18,7 +18,8 @@ struct DefaultsTests {
         #expect(config.balance == .roundrobin)
         #expect(config.maxConnections == 16_384)
         #expect(config.connectTimeoutMs == 2_000)
-        #expect(config.idleTimeoutMs == 0)
+        // Ten minutes: above Jetty's 30 s keep-alive, so a pooled connection is never cut, yet not for ever.
+        #expect(config.idleTimeoutMs == 600_000)
         #expect(config.maxFails == 3)
         #expect(config.failTimeoutMs == 5_000)
         #expect(config.forward == .auto)

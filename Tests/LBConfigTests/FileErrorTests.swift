@@ -8,11 +8,11 @@ struct FileErrorTests {
         (#"{"nodes": ["10.0.0.1"], "fowrard": "splice"}"#,
          "invalid fowrard in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, maxConns, "
             + "connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, engine, pipeSize, nodeUserTimeoutMs, "
-            + "nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, health"),
+            + "nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, unixMode, unixOwner, health"),
         (#"{"nodes": ["10.0.0.1"], "max conns": 5}"#,
          "invalid \"max conns\" in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, "
             + "maxConns, connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, engine, pipeSize, "
-            + "nodeUserTimeoutMs, nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, health"),
+            + "nodeUserTimeoutMs, nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, unixMode, unixOwner, health"),
         (#"{"nodes": ["10.0.0.1"], "workers": 0}"#, #"invalid workers "0" in FILE: must be between 1 and 256"#),
         (#"{"nodes": ["10.0.0.1"], "workers": "4"}"#, #"invalid workers "4" in FILE: expected an integer, got a string"#),
         (#"{"nodes": ["10.0.0.1"], "workers": 1.5}"#, #"invalid workers "1.5" in FILE: expected an integer"#),
@@ -46,7 +46,7 @@ struct FileErrorTests {
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p"}]}"#, #"invalid services[0] in FILE: missing "listenPort""#),
         (#"{"nodes": ["10.0.0.1"], "services": [{"listenPort": 9000}]}"#, #"invalid services[0] in FILE: missing "name""#),
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000, "port": 1}]}"#,
-         "invalid services[0].port in FILE: unknown key; the keys here are name, listenPort, listenPath, nodePort"),
+         "invalid services[0].port in FILE: unknown key; the keys here are name, listenPort, listenPath, nodePort, allow"),
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000}, {"name": "q2t", "listenPort": "abc"}]}"#,
          #"invalid services[1].listenPort "abc" in FILE: expected an integer, got a string"#),
         (#"{"nodes": ["10.0.0.1"], "services": [{"name": "p2p", "listenPort": 9000}, {"name": "q2t", "listenPort": 70000}]}"#,
@@ -97,6 +97,6 @@ struct FileErrorTests {
 
     @Test("a directory given as the file names the file and the reason")
     func directory() {
-        #expect(rejection(file: "/tmp", oneNode) == #"invalid --config "/tmp": cannot read it: Is a directory"#)
+        #expect(rejection(file: "/tmp", oneNode) == #"invalid --config "/tmp": not a regular file (a directory)"#)
     }
 }

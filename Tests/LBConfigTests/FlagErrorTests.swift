@@ -39,7 +39,7 @@ struct FlagErrorTests {
         ("10.0.0.1:", #"invalid --node "10.0.0.1:": the node name is empty"#),
         ("10.0.0.1:n 1", #"invalid --node "10.0.0.1:n 1": the node name may contain only letters, digits, '-', '.' and '_'"#),
         ("10.0.0.1:9000", #"invalid --node "10.0.0.1:9000": the node name looks like a port; nodes take no port, each service has a node port"#),
-        ("10.0.0.256", #"invalid --node "10.0.0.256": the host is not a valid IPv4 address"#),
+        ("10.0.0.256", #"invalid --node "10.0.0.256": the host is not a valid IPv4 address; write four decimal numbers, as in 10.0.0.1"#),
         ("-x", #"invalid --node "-x": the host must be an IPv4 address, an IPv6 address or a host name (letters, digits, '-', '.', '_')"#),
         ("web server", #"invalid --node "web server": the host must be an IPv4 address, an IPv6 address or a host name (letters, digits, '-', '.', '_')"#),
         ("fe80::1:n1", #"invalid --node "fe80::1:n1": not an IPv6 address; an IPv6 address followed by a name goes in brackets, as in [fe80::1]:name"#),
@@ -64,6 +64,15 @@ struct FlagErrorTests {
     func tooManyNodes() {
         let nodes = (1...65).map { "10.0.1.\($0)" }
         #expect(rejection(ConfigOverrides(nodes: nodes)) == "invalid --node: 65 nodes given; at most 64 are supported")
+    }
+
+    @Test("more than 16384 services are rejected: each worker's io_uring queues an accept for each")
+    func tooManyServices() {
+        let services = (0...16_384).map { "s\($0)=unix:/run/lb/s\($0):9101" }
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], services: services))
+            == "invalid --service: 16385 services given; at most 16384 are supported")
+        let most = Array(services.dropLast())
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], services: most)) == nil)
     }
 
     @Test("a bad --service says what is wrong with it", arguments: [
@@ -105,5 +114,37 @@ struct FlagErrorTests {
         #expect(throws: ConfigError(setting: "--workers", value: "0", problem: "must be between 1 and 256")) {
             try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], workers: "0"))
         }
+    }
+}
+
+@Suite("Error lines")
+struct ErrorLineTests {
+    @Test("line and paragraph separators, NEL, bidi overrides and control characters in a value are escaped",
+          arguments: ["\u{2028}", "\u{2029}", "\u{85}", "\u{202E}", "\u{200B}", "\u{1B}[31m", "\r", "\n", "\u{7F}"])
+    func oneLine(character: String) throws {
+        let line = try #require(rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: "4\(character)2")))
+        let breaking: Set<UInt32> = [0x0A, 0x0B, 0x0C, 0x0D, 0x1B, 0x7F, 0x85, 0x2028, 0x2029, 0x202E, 0x200B]
+        #expect(!line.unicodeScalars.contains { breaking.contains($0.value) }, "one line, nothing invisible: \(line.debugDescription)")
+        #expect(line.hasPrefix(#"invalid --workers "4\"#), "\(line.debugDescription)")
+    }
+
+    @Test("the escapes say which character it was")
+    func escapes() {
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: "4\u{2028}\u{202E}\n\"")) ==
+            #"invalid --workers "4\u{2028}\u{202E}\n\"": must be an integer between 1 and 256"#)
+    }
+
+    @Test("a huge value is cut after 256 characters, its length said")
+    func hugeValue() {
+        let value = String(repeating: "9", count: 10_000_000)
+        let line = rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: value))
+        #expect(line == "invalid --workers \"\(String(repeating: "9", count: 256))\"... (10000000 bytes): must be between 1 and 256")
+    }
+
+    @Test("a key with a separator in the file is escaped too")
+    func key() throws {
+        let file = try TemporaryConfigFile("{\"nodes\": [\"10.0.0.1\"], \"a\u{2028}b\": 1}")
+        let line = try #require(rejection(file: file.path, ConfigOverrides()))
+        #expect(line.hasPrefix(#"invalid "a\u{2028}b" in "#), "\(line.debugDescription)")
     }
 }

@@ -13,7 +13,7 @@ struct HealthFileTests {
                 "enabled": true,
                 "port": 9001,
                 "path": "/partyinfo/keys",
-                "expectStatus": 204,
+                "expectStatus": 202,
                 "expectBody": "keys",
                 "intervalMs": 2000,
                 "fastIntervalMs": 100,
@@ -37,7 +37,7 @@ struct HealthFileTests {
         #expect(health.enabled)
         #expect(health.port == 9001)
         #expect(health.path == "/partyinfo/keys")
-        #expect(health.expectStatus == 204)
+        #expect(health.expectStatus == 202)
         #expect(health.expectBody == "keys")
         #expect(health.intervalMs == 2000)
         #expect(health.fastIntervalMs == 100)
@@ -102,7 +102,7 @@ struct HealthFileTests {
          #"invalid health.path "upcheck" in FILE: must start with '/' and contain no spaces or control characters"#),
         (#"{"path": "/up check"}"#,
          #"invalid health.path "/up check" in FILE: must start with '/' and contain no spaces or control characters"#),
-        (#"{"expectStatus": 99}"#, #"invalid health.expectStatus "99" in FILE: must be between 100 and 599"#),
+        (#"{"expectStatus": 199}"#, #"invalid health.expectStatus "199" in FILE: must be between 200 and 599"#),
         (#"{"intervalMs": 9}"#, #"invalid health.intervalMs "9" in FILE: must be between 10 and 3600000 milliseconds"#),
         (#"{"fastIntervalMs": 3600001}"#,
          #"invalid health.fastIntervalMs "3600001" in FILE: must be between 10 and 3600000 milliseconds"#),
@@ -115,7 +115,7 @@ struct HealthFileTests {
          #"invalid health.onMarkedDown "close" in FILE: must be shutdown-sessions or keep"#),
         (#"{"tls": {"caFile": "/nonexistent/ca.pem"}}"#,
          #"invalid health.tls.caFile "/nonexistent/ca.pem" in FILE: cannot read it: No such file or directory"#),
-        (#"{"tls": {"caFile": "/tmp"}}"#, #"invalid health.tls.caFile "/tmp" in FILE: cannot read it: Is a directory"#),
+        (#"{"tls": {"caFile": "/tmp"}}"#, #"invalid health.tls.caFile "/tmp" in FILE: not a regular file (a directory)"#),
         (#"{"tls": {"serverName": "lb example"}}"#,
          #"invalid health.tls.serverName "lb example" in FILE: must be a host name (letters, digits, '-', '.', '_') or an IP address"#),
         (#"{"tls": {"insecure": 1}}"#, #"invalid health.tls.insecure "1" in FILE: expected true or false, got an integer"#),

@@ -47,7 +47,7 @@ struct HealthFlagTests {
         (ConfigOverrides(healthPort: "70000"), #"invalid --health-port "70000": must be between 1 and 65535"#),
         (ConfigOverrides(healthPath: "/a\tb"),
          #"invalid --health-path "/a\tb": must start with '/' and contain no spaces or control characters"#),
-        (ConfigOverrides(healthStatus: "ok"), #"invalid --health-status "ok": must be an integer between 100 and 599"#),
+        (ConfigOverrides(healthStatus: "ok"), #"invalid --health-status "ok": must be an integer between 200 and 599"#),
         (ConfigOverrides(healthIntervalMs: "1s"),
          #"invalid --health-interval "1s": must be an integer between 10 and 3600000 milliseconds"#),
         (ConfigOverrides(healthFastIntervalMs: "5"),

@@ -30,4 +30,16 @@ struct ProbeClassificationTests {
         #expect(result.description.hasPrefix("closed before the request was sent"))
         #expect(result.description.contains("--health-port"))
     }
+
+    @Test("a node's body, TLS or parser text with a newline, U+2028 or a bidi override stays on one line, cut")
+    func nodeTextIsOneLine() {
+        let forged = "Database unavailable\n2026-12-05T23:00:00+0000 info tessera-lb: node=n2 marked up\u{2028}\u{202E}x"
+        for result in [ProbeResult.bodyMismatch(forged), .tlsError(forged), .other(forged)] {
+            let text = result.description
+            #expect(!text.unicodeScalars.contains { [0x0A, 0x0D, 0x85, 0x2028, 0x2029, 0x202E].contains($0.value) }, "\(text)")
+            #expect(text.contains("Database unavailable\\n2026"), "\(text)")
+        }
+        let huge = ProbeResult.bodyMismatch(String(repeating: "x", count: 10_000)).description
+        #expect(huge == "body without the expected text: \"\(String(repeating: "x", count: 256))\"... (10000 bytes)")
+    }
 }

@@ -1,4 +1,5 @@
 import LBConfig
+import LBTestSupport
 import Testing
 
 @Suite("The probe's HTTPS settings from the P2P sslConfig")
@@ -91,6 +92,15 @@ struct ProbeTLSTests {
             #"invalid serverConfigs[1].sslConfig.clientTlsKeyPath "/config/tls/p2p.key" in \#(file): cannot read it: "#
                 + "No such file or directory")
         #expect(rejection(ConfigOverrides(tesseraConfigs: [file], healthKey: key)) == nil)
+    }
+
+    @Test("a FIFO as the sslConfig's key is refused at once, naming the Tessera field, instead of blocking")
+    func fifoKey() throws {
+        let fifo = try FIFO()
+        let file = try node(#""clientTlsKeyPath": "\#(fifo.path)", "clientTlsCertificatePath": "\#(certificate)""#)
+        let line = fifo.finishes { rejection(ConfigOverrides(tesseraConfigs: [file])) }
+        #expect(line == #"invalid serverConfigs[1].sslConfig.clientTlsKeyPath "\#(fifo.path)" in \#(file): "#
+            + "not a regular file (a FIFO)")
     }
 
     @Test("more than one CA file is rejected: the probe takes one")

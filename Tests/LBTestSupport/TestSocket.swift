@@ -9,8 +9,9 @@ public final class TestSocket: @unchecked Sendable {
         public init(description: String) { self.description = description }
     }
 
-    /// Connects to `host:port` (IPv4 or IPv6 literal) with `timeout` seconds for every later read or write.
-    public init(host: String, port: Int, timeout: Double = 10) throws {
+    /// Connects to `host:port` (IPv4 or IPv6 literal) with `timeout` seconds for every later read or write;
+    /// from `source` (an IPv4 literal such as 127.0.0.5) when given, as a client on another host would.
+    public init(host: String, port: Int, timeout: Double = 10, source: String? = nil) throws {
         var storage = sockaddr_storage()
         var length: socklen_t = 0
         var v4 = in_addr()
@@ -40,6 +41,15 @@ public final class TestSocket: @unchecked Sendable {
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            guard inet_pton(AF_INET, source, &local.sin_addr) == 1 else { throw Failure(description: "not an IPv4 address: \(source)") }
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw Failure(description: "bind \(source): errno \(errno)") }
+        }
         var rc = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
         }
