@@ -1,4 +1,5 @@
 import Dispatch
+import LBSystem
 public import Logging
 import NIOCore
 import NIOHTTP1
@@ -13,17 +14,21 @@ import Synchronization
 public final class AdminServer: Sendable {
     public let routes: AdminRoutes
     private let logger: Logger
+    private let limits: AdminLimits
     private let group: MultiThreadedEventLoopGroup
     private let running = Mutex<(channel: (any Channel)?, poll: RepeatedTask?)>((nil, nil))
 
     /// - Parameters:
     ///   - token: when set, control requests need `Authorization: Bearer TOKEN`.
     ///   - reload: what `POST /reload` does, given who asked (run off the event loop); nil answers 404.
+    ///   - limits: how many connections it serves at once and how long each may take.
     public init(
-        view: BalancerView, token: String?, logger: Logger, reload: (@Sendable (_ from: String) -> ReloadOutcome)? = nil
+        view: BalancerView, token: String?, logger: Logger, limits: AdminLimits = AdminLimits(),
+        reload: (@Sendable (_ from: String) -> ReloadOutcome)? = nil
     ) {
         self.routes = AdminRoutes(view: view, history: StateHistory(view: view), token: token, logger: logger, reload: reload)
         self.logger = logger
+        self.limits = limits
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 
@@ -40,18 +45,29 @@ public final class AdminServer: Sendable {
     @discardableResult
     public func start(at endpoint: AdminEndpoint) throws -> AdminEndpoint {
         let routes = self.routes
+        let limits = cappedLimits()
+        let gate = AdminConnectionGate(limit: limits.maxConnections, logger: logger)
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // An idle or stalled client is closed after 30 s rather than holding a descriptor forever.
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                // Past the cap the new socket is closed at once: the admin side never holds more descriptors
+                // than that, whatever a client does, and the probes and forwarding keep theirs.
+                guard gate.enter() else { return channel.eventLoop.makeFailedFuture(AdminConnectionGate.Refused()) }
+                channel.closeFuture.whenComplete { _ in gate.leave() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AdminConnectionClock(limits: limits))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: true
+                    )
                     try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // Requests are read only while no answer is being written (AdminHTTPHandler asks for each read),
+            // and one read at a time: what a client that pipelines and never reads can make us hold is bounded.
+            .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .bind(host: endpoint.host, port: endpoint.port)
             .wait()
         let history = routes.history
@@ -61,8 +77,30 @@ public final class AdminServer: Sendable {
         }
         running.withLock { $0 = (channel, poll) }
         let bound = AdminEndpoint(host: endpoint.host, port: channel.localAddress?.port ?? endpoint.port)
-        logger.info("admin listening", metadata: ["address": "http://\(bound)/", "control": "\(routes.tokenRequired ? "token" : "loopback")"])
+        logger.info(
+            "admin listening",
+            metadata: [
+                "address": "http://\(bound)/", "control": "\(routes.tokenRequired ? "token" : "loopback")",
+                "max_conns": "\(limits.maxConnections)",
+            ]
+        )
         return bound
+    }
+
+    /// The limits, the connection cap lowered to a quarter of the nofile limit if it asks for more: the rest of
+    /// the descriptors stay for the probes and forwarding.
+    private func cappedLimits() -> AdminLimits {
+        var limits = self.limits
+        let descriptorLimit = DescriptorLimit.current().soft
+        let largest = AdminLimits.largestCap(descriptorLimit: descriptorLimit)
+        if limits.maxConnections > largest {
+            logger.warning(
+                "admin connections capped below --admin-max-conns to keep descriptors for the probes and forwarding",
+                metadata: ["max_conns": "\(largest)", "asked": "\(limits.maxConnections)", "nofile": "\(descriptorLimit)"]
+            )
+            limits.maxConnections = largest
+        }
+        return limits
     }
 
     /// Closes the listener and its connections, and ends the event loop thread.
@@ -77,16 +115,36 @@ public final class AdminServer: Sendable {
     }
 }
 
-/// Carries one HTTP exchange at a time between NIO and `AdminRoutes` (the pipeline orders pipelined requests).
+/// Carries one HTTP exchange at a time between NIO and `AdminRoutes`, in the order the requests came.
+///
+/// The channel does not read on its own (autoRead off): this handler asks for the next read only once every
+/// request it has is answered and the answer is written to the socket. A client that pipelines requests and
+/// never reads its answers thus stops being read; what waits is one answer and the requests of one read.
 private final class AdminHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: AdminRoutes
     private var head: HTTPRequestHead?
+    /// Requests read and not yet answered.
+    private var waiting = CircularBuffer<HTTPRequestHead>()
+    /// An answer is being made or written.
+    private var answering = false
+    private var closed = false
 
     init(routes: AdminRoutes) {
         self.routes = routes
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.read()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        waiting.removeAll()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -98,11 +156,27 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            respond(to: head, context: context)
+            waiting.append(head)
+            if !answering { answerNext(context: context) }
         }
     }
 
-    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // A partial request (or none): read on.
+        if !answering && waiting.isEmpty && !closed { context.read() }
+        context.fireChannelReadComplete()
+    }
+
+    /// Answers the oldest request waiting, or, with none left, reads again.
+    private func answerNext(context: ChannelHandlerContext) {
+        guard !closed else { return }
+        guard let head = waiting.popFirst() else {
+            context.triggerUserOutboundEvent(AdminConnectionClock.Phase.idle, promise: nil)
+            context.read()
+            return
+        }
+        answering = true
+        context.triggerUserOutboundEvent(AdminConnectionClock.Phase.answering, promise: nil)
         let request = AdminRequest(
             method: head.method.rawValue,
             uri: head.uri,
@@ -114,7 +188,7 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
         )
         if routes.isSlow(request) {
             // Off the event loop, so a reload (name lookups, thread starts) never stalls the pages and probes;
-            // the HTTP pipeline holds later requests of this connection until this answer is written.
+            // later requests of this connection wait until this answer is written.
             let loop = context.eventLoop
             let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
             let routes = self.routes
@@ -128,6 +202,7 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
     }
 
     private func write(_ response: AdminResponse, for head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard !closed else { return }
         let keepAlive = head.isKeepAlive
         var headers = HTTPHeaders(response.headers)
         headers.add(name: "Content-Length", value: String(response.body.count))
@@ -138,20 +213,149 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
         }
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { channel.close(promise: nil) }
-        }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        // Completes when the answer is in the socket's buffer, not when it is queued: only then the next one.
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { result in
+            guard case .success = result, keepAlive else {
+                channel.close(promise: nil)
+                return
+            }
+            bound.value.handler.answering = false
+            bound.value.handler.answerNext(context: bound.value.context)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// How many connections the admin listener serves at once and how long each may take.
+public struct AdminLimits: Sendable {
+    /// Connections served at once; one more is closed as soon as it is accepted.
+    public var maxConnections: Int
+    /// A request must be complete this long after the connection opened or its first byte came.
+    public var requestTimeoutMs: Int64
+    /// A kept-alive connection without a request for this long is closed; an answer the client does not
+    /// take within this long closes it too.
+    public var idleTimeoutMs: Int64
+
+    public static let defaultMaxConnections = 64
+
+    public init(maxConnections: Int = AdminLimits.defaultMaxConnections, requestTimeoutMs: Int64 = 5_000, idleTimeoutMs: Int64 = 30_000) {
+        self.maxConnections = maxConnections
+        self.requestTimeoutMs = requestTimeoutMs
+        self.idleTimeoutMs = idleTimeoutMs
+    }
+
+    /// The largest cap a descriptor limit allows: a quarter of it, the rest kept for the probes and forwarding.
+    public static func largestCap(descriptorLimit: Int) -> Int {
+        max(1, descriptorLimit / 4)
+    }
+}
+
+/// Counts the admin connections open (on the admin event loop only) and turns away those past the cap, saying
+/// so in the log at most once a minute.
+private final class AdminConnectionGate: Sendable {
+    struct Refused: Error {}
+
+    private let limit: Int
+    private let logger: Logger
+    private let state = Mutex<(open: Int, refused: Int, loggedAt: UInt64)>((0, 0, 0))
+
+    init(limit: Int, logger: Logger) {
+        self.limit = limit
+        self.logger = logger
+    }
+
+    func enter() -> Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let (admitted, report): (Bool, Int?) = state.withLock { state in
+            if state.open < limit {
+                state.open += 1
+                return (true, nil)
+            }
+            state.refused += 1
+            guard state.loggedAt == 0 || now - state.loggedAt >= 60_000_000_000 else { return (false, nil) }
+            state.loggedAt = now
+            defer { state.refused = 0 }
+            return (false, state.refused)
+        }
+        if let report {
+            logger.warning(
+                "admin connections at the limit: closing new ones as they come",
+                metadata: ["max_conns": "\(limit)", "closed_since_last_said": "\(report)"]
+            )
+        }
+        return admitted
+    }
+
+    func leave() {
+        state.withLock { $0.open -= 1 }
+    }
+}
+
+/// Closes an admin connection that takes too long: to send a whole request (from its first byte, or from
+/// the connection's start), to send the next one (kept alive), or to take an answer.
+private final class AdminConnectionClock: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    /// What the connection is doing, as `AdminHTTPHandler` tells (a user outbound event).
+    enum Phase {
+        case idle
+        case answering
+    }
+
+    private let limits: AdminLimits
+    private var idle = false
+    private var timer: Scheduled<Void>?
+
+    init(limits: AdminLimits) {
+        self.limits = limits
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(limits.requestTimeoutMs, context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if idle {
+            // The next request has begun: it has the request timeout, not the idle one.
+            idle = false
+            arm(limits.requestTimeoutMs, context: context)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let phase = event as? Phase else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        idle = phase == .idle
+        arm(limits.idleTimeoutMs, context: context)
+        promise?.succeed(())
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func arm(_ ms: Int64, context: ChannelHandlerContext) {
+        timer?.cancel()
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: .milliseconds(ms)) { channel.close(promise: nil) }
     }
 }

@@ -6,6 +6,7 @@ public struct NodeSet: Sendable, Equatable {
     public init(bits: UInt64 = 0) { self.bits = bits }
     @inline(__always) public func contains(_ i: Int) -> Bool { bits & (1 << UInt64(i)) != 0 }
     @inline(__always) public mutating func insert(_ i: Int) { bits |= 1 << UInt64(i) }
+    @inline(__always) public mutating func remove(_ i: Int) { bits &= ~(1 << UInt64(i)) }
 }
 
 /// Chooses a node for each new connection. One picker per worker: its cursor is private, so picking takes

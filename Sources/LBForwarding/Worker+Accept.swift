@@ -14,6 +14,10 @@ extension Worker {
                 pausedForLimit = true
                 return
             }
+            guard holdSpareDescriptor() else {
+                pauseForDescriptors(listener, error: Errno.tooManyOpenFiles)
+                return
+            }
             switch Socket.accept(listeners[listener]) {
             case .done(let fd):
                 admit(Int32(truncatingIfNeeded: fd), service: listener)
@@ -38,6 +42,11 @@ extension Worker {
                 // the accept queue, until a connection closes.
                 waitingClients.append((result, listener))
                 pauseForLimit()
+            } else if !waitingClients.isEmpty || !holdSpareDescriptor() {
+                // No descriptor for its node socket: it waits, unread, until one frees up (and after those
+                // already waiting).
+                waitingClients.append((result, listener))
+                pauseForDescriptors(listener, error: Errno.tooManyOpenFiles)
             } else {
                 admit(result, service: listener)
                 if shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections { pauseForLimit() }
@@ -55,15 +64,39 @@ extension Worker {
     }
 
     /// Out of descriptors: pause this listener briefly instead of spinning on the same error.
-    private func pauseForDescriptors(_ listener: Int, error err: Int32) {
-        listenerPausedUntil[listener] = now + Self.listenerPauseMs
+    func pauseForDescriptors(_ listener: Int, error err: Int32) {
+        guard listeners[listener] >= 0 else { return }
         events.pauseListener(listeners[listener], index: listener)
-        if !shared.noticedDescriptorLimit.exchange(true, ordering: .relaxed) {
-            plan.notice(
-                "accept on \(plan.services[listener].name): \(Errno.describe(err)); "
-                    + "pausing the listener for \(Self.listenerPauseMs) ms at a time until descriptors free up"
-            )
-        }
+        listenerPausedUntil[listener] = now + Self.listenerPauseMs
+        noticeDescriptors(
+            "accept on \(plan.services[listener].name): \(Errno.describe(err)), no descriptor left for a client "
+                + "and its node socket; pausing the listener for \(Self.listenerPauseMs) ms at a time until "
+                + "descriptors free up (raise the nofile limit or lower --max-conns)"
+        )
+    }
+
+    /// Logs `line` unless a descriptor line was logged in the last minute (by any worker of the engine).
+    func noticeDescriptors(_ line: String) {
+        let last = shared.descriptorNoticeAt.load(ordering: .relaxed)
+        guard last == 0 || now - last >= 60_000 else { return }
+        guard shared.descriptorNoticeAt.compareExchange(expected: last, desired: max(1, now), ordering: .relaxed).exchanged else { return }
+        plan.notice(line)
+    }
+
+    /// Whether the reserve descriptor is held, taking it again if it was spent and one is free now.
+    func holdSpareDescriptor() -> Bool {
+        if spareDescriptor < 0 { spareDescriptor = DescriptorLimit.openSpare() }
+        return spareDescriptor >= 0
+    }
+
+    /// socket(2) found no descriptor for an accepted client's node socket: gives up the reserve for it, and
+    /// pauses accepting until the reserve can be taken again. False when the reserve was already spent.
+    func spendSpareDescriptor() -> Bool {
+        guard spareDescriptor >= 0 else { return false }
+        closeDescriptor(spareDescriptor)
+        spareDescriptor = -1
+        for l in listeners.indices where listeners[l] >= 0 { pauseForDescriptors(l, error: Errno.tooManyOpenFiles) }
+        return true
     }
 
     /// The connection limit is reached: accept again when a connection closes.
@@ -72,22 +105,25 @@ extension Worker {
         for l in listeners.indices where listeners[l] >= 0 { events.pauseListener(listeners[l], index: l) }
     }
 
-    /// Below the connection limit again: admit the clients the kernel accepted meanwhile, then accept again.
+    /// Below the connection limit again, or a descriptor free again: admit the clients the kernel accepted
+    /// meanwhile, then accept again.
     func limitEased() {
-        guard pausedForLimit else { return }
-        while !waitingClients.isEmpty && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections {
+        guard pausedForLimit || !waitingClients.isEmpty else { return }
+        while !waitingClients.isEmpty && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections
+            && holdSpareDescriptor()
+        {
             let client = waitingClients.removeFirst()
             admit(client.fd, service: client.service)
         }
-        guard shared.openConnections.load(ordering: .relaxed) < plan.maxConnections else { return }
+        guard waitingClients.isEmpty, shared.openConnections.load(ordering: .relaxed) < plan.maxConnections else { return }
         pausedForLimit = false
         for l in listeners.indices { acceptAgain(l) }
     }
 
     /// Accepts again on a listener that was paused or whose multishot accept ended, unless something still
-    /// holds it back.
+    /// holds it back (clients accepted and waiting for a descriptor are admitted first).
     func acceptAgain(_ l: Int) {
-        guard listeners[l] >= 0, listenerPausedUntil[l] == 0, !pausedForLimit else { return }
+        guard listeners[l] >= 0, listenerPausedUntil[l] == 0, !pausedForLimit, waitingClients.isEmpty else { return }
         if Events.deliversAcceptedSockets {
             events.resumeListener(listeners[l], index: l)
         } else {

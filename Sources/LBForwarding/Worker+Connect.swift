@@ -6,6 +6,9 @@ import Synchronization
 extension Worker {
     /// Picks the next node not yet tried and starts a non-blocking connect; on an immediate failure, counts it
     /// against the node and tries the next. With no node left, the client is closed.
+    ///
+    /// When socket(2) finds no descriptor, the worker's reserve (`spareDescriptor`) is given up for it: a
+    /// client is accepted only while the reserve is held, so an accepted client is not closed for want of one.
     func startConnect(_ i: Int32) {
         let serviceIndex = Int(slots[i].service)
         let service = plan.services[serviceIndex]
@@ -36,7 +39,18 @@ extension Worker {
                 }
                 return
             } catch let error {
-                if error.call == "socket" { break }  // our descriptors ran out: not the node's fault
+                if error.call == "socket" {
+                    // Our descriptors ran out: not the node's fault.
+                    if Self.isOutOfDescriptors(error.errno) && spendSpareDescriptor() {
+                        slots[i].tried.remove(node)
+                        continue
+                    }
+                    noticeDescriptors(
+                        "no descriptor for a node socket of \(service.name) (\(Errno.describe(error.errno))): "
+                            + "the client is closed (raise the nofile limit or lower --max-conns)"
+                    )
+                    break
+                }
                 counters.connectFailures.bump()
                 counters.serviceNodes.bump(slots[i].service, Int32(node), .connectFailures)
                 plan.passiveHealth.recordFailure(state, now: now)

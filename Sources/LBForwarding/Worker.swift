@@ -39,6 +39,10 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Clients the kernel accepted after the limit was reached (io_uring's multishot accept runs ahead of
     /// the pause), admitted first when connections close.
     var waitingClients: [(fd: Int32, service: Int)] = []
+    /// A descriptor held in reserve (/dev/null) for the node socket of the client accepted next: a client is
+    /// accepted only while it is held, and given up when socket(2) finds no descriptor, so that an accepted
+    /// client always gets its node socket. -1 while spent.
+    var spareDescriptor: Int32 = -1
     let slots: SlotTable
     let pipes: PipePool
     let buffers: BufferPool
@@ -76,6 +80,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.wakeFd = try EventFd.make()
         self.listeners = listeners
         self.listenerPausedUntil = Array(repeating: 0, count: listeners.count)
+        // Taken now, before the first client: io_uring's multishot accept may take every free descriptor at once.
+        self.spareDescriptor = DescriptorLimit.openSpare()
         let capacity = max(16, plan.maxConnections)
         self.slots = SlotTable(capacity: capacity)
         self.pipes = PipePool(requestedSize: plan.pipeSize, notice: plan.notice)
@@ -104,6 +110,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
 
     deinit {
         closeDescriptor(wakeFd)
+        if spareDescriptor >= 0 { closeDescriptor(spareDescriptor) }
     }
 
     /// Wakes the loop from another thread (to see the control flags).
@@ -211,7 +218,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         if !slots.connecting.isEmpty { next = min(next, slots[slots.connecting.head].deadline) }
         if !slots.idle.isEmpty { next = min(next, slots[slots.idle.head].deadline) }
         for until in listenerPausedUntil where until > 0 { next = min(next, until) }
-        if pausedForLimit { next = min(next, now + Self.listenerPauseMs) }
+        if pausedForLimit || !waitingClients.isEmpty { next = min(next, now + Self.listenerPauseMs) }
         if next == Int64.max { return -1 }
         now = MonotonicClock.nowMilliseconds()
         // Coarse clock: round up so a deadline is never reported early.

@@ -77,8 +77,9 @@ final class EngineShared: Sendable {
     let openConnections = Atomic<Int>(0)
     let stopAccepting = Atomic<Bool>(false)
     let stop = Atomic<Bool>(false)
-    /// One "descriptors exhausted" log line per engine, not one per accept.
-    let noticedDescriptorLimit = Atomic<Bool>(false)
+    /// When the last "descriptors exhausted" line was logged (monotonic ms, 0: never): at most one a minute
+    /// per engine, not one per accept.
+    let descriptorNoticeAt = Atomic<Int64>(0)
 }
 
 extension Atomic where Value == Int {

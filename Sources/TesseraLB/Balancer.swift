@@ -139,6 +139,30 @@ public final class Balancer: @unchecked Sendable {
                 "nodes": "\(config.nodes.map { "\($0.name)=\($0.host)" }.joined(separator: " "))",
             ]
         )
+        warnIfDescriptorsShort(maxConnections: config.maxConnections, mode: config.forward)
+    }
+
+    /// Raises the process's soft nofile limit to the hard one.
+    public static func raiseDescriptorLimit() {
+        DescriptorLimit.raiseSoftToHard()
+    }
+
+    /// Descriptors a connection takes: its two sockets, and with splice a pipe (two ends) while bytes move.
+    static func descriptorsPerConnection(_ mode: BalancerConfig.ForwardMode) -> Int { mode == .copy ? 2 : 4 }
+    /// Descriptors beside the connections': listeners, event sources, probes, the admin listener, logs.
+    static let descriptorsBeside = 64
+
+    /// Says so when `--max-conns` connections need more descriptors than the nofile limit allows (HAProxy
+    /// derives maxconn from it, nginx warns): past that, new clients wait to be accepted.
+    private func warnIfDescriptorsShort(maxConnections: Int, mode: BalancerConfig.ForwardMode) {
+        let limit = DescriptorLimit.current().soft
+        let perConnection = Self.descriptorsPerConnection(mode)
+        let needed = maxConnections * perConnection + Self.descriptorsBeside
+        guard needed > limit else { return }
+        logger.warning(
+            "--max-conns needs more descriptors than the nofile limit allows: past about \(max(0, (limit - Self.descriptorsBeside) / perConnection)) connections new clients wait to be accepted; raise the limit (ulimit -n, systemd LimitNOFILE=, docker --ulimit nofile=) or lower --max-conns",
+            metadata: ["max_conns": "\(maxConnections)", "descriptors_needed": "\(needed)", "nofile": "\(limit)"]
+        )
     }
 
     /// The first step of a stop: report not-ready (`/readyz` 503, `tessera-lb health` non-zero) at once while

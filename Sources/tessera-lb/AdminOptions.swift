@@ -31,6 +31,16 @@ struct AdminOptions: ParsableArguments {
     var adminToken: String?
 
     @Option(
+        name: .customLong("admin-max-conns"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Admin connections served at once; more are closed as soon as accepted (default: \(AdminLimits.defaultMaxConnections)); also TESSERA_LB_ADMIN_MAX_CONNS.",
+            valueName: "N"
+        )
+    )
+    var adminMaxConns: String?
+
+    @Option(
         name: .customLong("log-format"),
         parsing: .unconditional,
         help: ArgumentHelp("text or json, one object per line (default: text); also TESSERA_LB_LOG_FORMAT.", valueName: "FORMAT")
@@ -76,6 +86,12 @@ struct AdminOptions: ParsableArguments {
                 )
             }
         }
+        if case let (setting, text)? = given(adminMaxConns, "TESSERA_LB_ADMIN_MAX_CONNS") {
+            guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let n = Int(text), (1...65_536).contains(n) else {
+                throw ConfigError(setting: setting, value: text, problem: "must be a whole number from 1 to 65536")
+            }
+            settings.limits.maxConnections = n
+        }
         if case let (setting, logFormat)? = given(logFormat, "TESSERA_LB_LOG_FORMAT") {
             guard let format = AdminSettings.LogFormat(rawValue: logFormat) else {
                 throw ConfigError(setting: setting, value: logFormat, problem: "must be text or json")
@@ -108,6 +124,7 @@ struct AdminSettings {
     /// Whether `--admin` was given (then a listener that cannot bind stops start-up).
     var endpointGiven = false
     var token: String?
+    var limits = AdminLimits()
     var logFormat = LogFormat.text
     var logLevel = Logger.Level.info
     var logConnections = false
@@ -139,7 +156,7 @@ struct AdminSettings {
         for balancer: Balancer, logger: Logger, reload: (@Sendable (String) -> ReloadOutcome)? = nil
     ) throws -> AdminServer? {
         guard let endpoint else { return nil }
-        let server = AdminServer(view: balancer.adminView, token: token, logger: logger, reload: reload)
+        let server = AdminServer(view: balancer.adminView, token: token, logger: logger, limits: limits, reload: reload)
         do {
             try server.start(at: endpoint)
             return server

@@ -560,6 +560,8 @@ struct AdminTests {
         (["--admin-token", "two words"], "tessera-lb: invalid --admin-token: must be one or more visible ASCII"),
         (["--log-format", "xml"], "tessera-lb: invalid --log-format \"xml\": must be text or json"),
         (["--log-level", "loud"], "tessera-lb: invalid --log-level \"loud\": must be trace, debug"),
+        (["--admin-max-conns", "0"], "tessera-lb: invalid --admin-max-conns \"0\": must be a whole number from 1 to 65536"),
+        (["--admin-max-conns", "+5"], "tessera-lb: invalid --admin-max-conns \"+5\": must be a whole number from 1 to 65536"),
     ])
     func invalidFlags(flags: [String], message: String) throws {
         let result = try runCommand(tesseraLBExecutable(), ["run", "--listen", "127.0.0.1", "--node", "127.0.0.2"] + flags, timeout: 10)

@@ -1,0 +1,94 @@
+import Foundation
+import Glibc
+import LBStandIn
+import LBTestSupport
+import Testing
+
+/// `tessera-lb run` under a low nofile limit (`prlimit` as a wrapper): what it does when descriptors run out.
+@Suite("the balancer under a low nofile limit", .serialized)
+struct DescriptorLimitTests {
+    private func start(
+        _ group: StandInGroup, port: Int, nofile: String, extra: [String] = []
+    ) throws -> BalancerProcess {
+        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "1", "--no-health", "--admin", "off"]
+        arguments += ["--service", "p2p=\(port):\(group.ports[0])"]
+        for host in group.hosts { arguments += ["--node", host] }
+        let balancer = try BalancerProcess(arguments + extra, wrapper: ["/usr/bin/prlimit", "--nofile=\(nofile)", "--"])
+        #expect(balancer.waitUntilListening(port: port), "listening; log: \(balancer.log)")
+        return balancer
+    }
+
+    /// What a client has seen so far, without waiting.
+    private enum Seen: Equatable {
+        case answer
+        case closedEmpty
+        case nothingYet
+    }
+
+    private func peek(_ client: TestSocket) -> Seen {
+        var byte: UInt8 = 0
+        let n = recv(client.fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+        if n > 0 { return .answer }
+        if n == 0 { return .closedEmpty }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? .nothingYet : .closedEmpty
+    }
+
+    @Test(
+        "more clients than descriptors: each is served or waits to be accepted, none is accepted and then dropped",
+        .timeLimit(.minutes(1)), arguments: allEngines
+    )
+    func clientsWaitForDescriptors(path: DataPath) throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "p2p")])
+        defer { group.stop() }
+        let port = freePort()
+        let balancer = try start(group, port: port, nofile: "64:64", extra: path.flags)
+        // Each kept-alive client holds two of the balancer's descriptors: 64 cannot hold 60 of them.
+        var clients: [TestSocket] = []
+        for _ in 0..<60 {
+            let client = try TestSocket(host: "127.0.0.1", port: port, timeout: 5)
+            try client.send("GET / HTTP/1.1\r\nHost: tessera\r\n\r\n")
+            clients.append(client)
+        }
+        defer { clients.forEach { $0.close() } }
+        var seen: [Seen] = []
+        // Settled: those served have their answer; the others wait.
+        _ = eventually(within: 3) {
+            let now = clients.map(peek)
+            defer { seen = now }
+            return now == seen && now.contains(.answer)
+        }
+        let served = clients.indices.filter { seen[$0] == .answer }
+        #expect(!seen.contains(.closedEmpty), "\(seen.filter { $0 == .closedEmpty }.count) clients closed without a byte; log: \(balancer.log)")
+        #expect(served.count > 0 && served.count < clients.count, "\(served.count) of \(clients.count) served")
+        for k in served {
+            #expect((try? HTTPExchange.read(from: clients[k]))?.status == 200)
+        }
+        #expect(balancer.log.contains("no descriptor left for a client and its node socket"), "the log says why clients wait: \(balancer.log)")
+        // Descriptors free up: those waiting are served in turn.
+        for k in served { clients[k].close() }
+        var answered = 0
+        for k in clients.indices where !served.contains(k) {
+            if let answer = try? HTTPExchange.read(from: clients[k]), answer.status == 200 { answered += 1 }
+            clients[k].close()
+        }
+        #expect(answered == clients.count - served.count, "every waiting client is served once others close; log: \(balancer.log)")
+        #expect(balancer.stop() == 0)
+    }
+
+    @Test("at start the soft limit is raised to the hard one, and --max-conns beyond it is warned about", .timeLimit(.minutes(1)))
+    func startupLimit() throws {
+        let group = try StandInGroup(count: 1, speaks: [.http(service: "p2p")])
+        defer { group.stop() }
+        let warning = "--max-conns needs more descriptors than the nofile limit allows"
+        let raised = try start(group, port: freePort(), nofile: "256:2048", extra: ["--max-conns", "200", "--forward", "splice"])
+        let limits = (try? String(contentsOfFile: "/proc/\(raised.pid)/limits", encoding: .utf8)) ?? ""
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) ?? ""
+        #expect(line.split(separator: " ").filter { !$0.isEmpty }.dropFirst(3).prefix(2) == ["2048", "2048"], "\(line)")
+        #expect(!raised.log.contains(warning), "200 connections fit 2048 descriptors: \(raised.log)")
+        #expect(raised.stop() == 0)
+        let short = try start(group, port: freePort(), nofile: "256:256", extra: ["--max-conns", "1000", "--forward", "copy"])
+        #expect(eventually { short.log.contains(warning) }, "\(short.log)")
+        #expect(short.log.contains("about 96 connections"), "(256 - 64) / 2: \(short.log)")
+        #expect(short.stop() == 0)
+    }
+}
