@@ -6,7 +6,7 @@ import LBSystem
 ///
 /// - `EpollEvents`: edge-triggered epoll. Listener events say "readable" and the worker calls accept4 until
 ///   EAGAIN; closing a socket is all it takes to stop watching it.
-/// - `RingEvents`: io_uring. A multishot accept per listener hands over each accepted socket; a multishot poll
+/// - `RingEvents`: io_uring. A few one-shot accepts per listener hand over each accepted socket; a multishot poll
 ///   per socket reports readiness (like an edge-triggered epoll registration, one completion per wake-up);
 ///   one io_uring_enter per loop turn submits everything queued and waits. A poll holds a reference to its
 ///   socket, so a socket is unwatched (poll removed) before it is closed.
