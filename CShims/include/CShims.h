@@ -72,6 +72,8 @@ int cshims_get_int_option(int fd, int level, int name, int *value);
 int cshims_set_linger_zero(int fd);
 /// getsockopt(SO_ERROR): the pending socket error (0 if none), or -1 with errno.
 int cshims_socket_error(int fd);
+/// ioctl(FIONREAD): bytes received and not yet read, or -1.
+int cshims_unread_bytes(int fd);
 int cshims_local_port(int fd);
 
 extern const int CSHIMS_SOL_SOCKET;

@@ -44,6 +44,9 @@ protocol EventSource: AnyObject {
     /// Pauses accepting on a listener (connection limit, descriptors exhausted); the worker resumes it.
     func pauseListener(_ fd: Int32, index: Int)
     func resumeListener(_ fd: Int32, index: Int)
+    /// Whether accepts asked for may still deliver sockets (io_uring: requests in flight, also on listeners
+    /// removed a moment ago, until their completions are in). Epoll: never, the worker accepts itself.
+    var acceptsPending: Bool { get }
     /// Submits what is queued, waits up to `timeoutMilliseconds` (-1: no limit, 0: not at all), then calls
     /// `body` for each event. Returns how many there were.
     func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int

@@ -156,8 +156,17 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         for worker in workers { worker.wake() }
     }
 
+    /// Whether, after `stopAccepting`, every worker closed its listeners and has no accept in flight: from then on
+    /// `openConnections` only goes down, so a drain that sees it at 0 may stop the engine. (Before, io_uring may
+    /// still deliver a socket accepted a moment before the listeners closed, and stopping would reset it.)
+    public var hasStoppedAccepting: Bool {
+        shared.stopAccepting.load(ordering: .relaxed) && shared.doneAccepting.load(ordering: .acquiring) >= plan.workers
+    }
+
     /// Whether the listeners are open (false once draining).
-    public var isAccepting: Bool { !workers.isEmpty && !shared.stopAccepting.load(ordering: .relaxed) }
+    public var isAccepting: Bool {
+        !workers.isEmpty && !shared.stopAccepting.load(ordering: .relaxed) && !shared.stop.load(ordering: .relaxed)
+    }
 
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
 
@@ -172,7 +181,9 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         logThread?.join()
         logThread = nil
         drainConnectionLogs()  // what the workers wrote while closing
-        workers.removeAll()
+        // The workers stay (they go with the engine): `nodesChanged` and `stopAccepting` may come from other
+        // threads at any time, a reload's wake-up racing the drain thread's stop, and must not see the array
+        // change under them (that race crashed reload storms). Waking a worker that ended is harmless.
         for service in plan.services where service.listenAddress.family == .unix && !handedOver {
             UnixSocketPath.remove(service.listenAddress)
         }

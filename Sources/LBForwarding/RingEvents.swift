@@ -104,6 +104,9 @@ final class RingEvents: EventSource {
         topUp(index)
     }
 
+    /// Whether accepts are still in flight: a listener removed a moment ago may still deliver sockets.
+    var acceptsPending: Bool { acceptsOut.contains { $0 > 0 } }
+
     private func topUp(_ index: Int) {
         while acceptsOut[index] < Self.acceptsInFlight {
             acceptsOut[index] += 1

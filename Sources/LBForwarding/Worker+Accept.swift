@@ -29,7 +29,8 @@ extension Worker {
         }
     }
 
-    /// The kernel accepted a socket for us, or says why it could not (io_uring's accepts).
+    /// The kernel accepted a socket for us, or says why it could not (io_uring's accepts). A socket is served
+    /// even when the listener was closed meanwhile: the client is connected, and resetting it would lose it.
     /// `more` is false when the request ended and nothing replaces it.
     func acceptedSocket(_ listener: Int, result: Int32, more: Bool) {
         if result >= 0 {
@@ -147,5 +148,6 @@ extension Worker {
             closeDescriptor(listeners[l])
             listeners[l] = -1
         }
+        listenersClosed = true
     }
 }

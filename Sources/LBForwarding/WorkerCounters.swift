@@ -74,6 +74,8 @@ final class EngineShared: Sendable {
     let openConnections = Atomic<Int>(0)
     let stopAccepting = Atomic<Bool>(false)
     let stop = Atomic<Bool>(false)
+    /// Workers that, after `stopAccepting`, closed their listeners and can get no accepted socket any more.
+    let doneAccepting = Atomic<Int>(0)
     /// One "descriptors exhausted" log line per engine, not one per accept.
     let noticedDescriptorLimit = Atomic<Bool>(false)
 }

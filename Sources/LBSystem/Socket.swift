@@ -102,6 +102,11 @@ public enum Socket {
         closeDescriptor(fd)
     }
 
+    /// Whether bytes were received that nobody read (closing such a socket sends a reset, not a FIN).
+    public static func hasUnreadBytes(_ fd: Int32) -> Bool {
+        fd >= 0 && cshims_unread_bytes(fd) > 0
+    }
+
     /// Sets TCP_NODELAY.
     public static func setNoDelay(_ fd: Int32) {
         _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1)

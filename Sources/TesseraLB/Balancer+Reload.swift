@@ -144,17 +144,21 @@ extension Balancer {
     }
 
     /// Lets a replaced engine finish its open connections for up to `timeoutMs`, then stops it, on a thread of
-    /// its own.
+    /// its own. It is stopped only once it can accept nothing more (a socket accepted a moment before its
+    /// listeners closed is served, not reset by the stop) and has no connection left, or at the timeout.
     private func drainInBackground(_ generation: Generation, timeoutMs: Int) {
         let generations = self.generations
         let logger = self.logger
         Thread.detachNewThread {
             let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
-            while generation.engine.openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
+            while !generation.isStopped
+                && (!generation.engine.hasStoppedAccepting || generation.engine.openConnections > 0)
+                && MonotonicClock.nowMilliseconds() < deadline
+            {
                 usleep(20_000)
             }
             let left = generation.engine.openConnections
-            if left > 0 {
+            if left > 0 && !generation.isStopped {
                 logger.warning(
                     "reload: drain timeout: closing the previous configuration's connections still open",
                     metadata: ["generation": "\(generation.number)", "open": "\(left)"]

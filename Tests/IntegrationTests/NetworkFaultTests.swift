@@ -208,6 +208,41 @@ struct NetworkFaultTests {
         #expect(balancer.stop() == 0, "log: \(balancer.log)")
     }
 
+    // MARK: - What the connection log says
+
+    @Test(
+        "a connection the balancer ends with its client's bytes unread (its node never answered the connect) is logged end=reset, as the client sees it",
+        .timeLimit(.minutes(1)), arguments: ["epoll", "io_uring"]
+    )
+    func unreadBytesLoggedAsReset(engine: String) throws {
+        let namespace = try NetworkNamespace(tag: "cut")
+        defer { namespace.remove() }
+        // The node's SYNs vanish: its connect stays pending, and the client's bytes stay unread meanwhile.
+        try namespace.dropPackets()
+        let listen = freePort()
+        let balancer = try BalancerProcess([
+            "run", "--listen", "127.0.0.1", "--workers", "1", "--engine", engine, "--no-health", "--admin", "off",
+            "--log-connections", "--node", "\(namespace.address):n1", "--service", "s=\(listen):9000",
+            "--connect-timeout", "20000", "--drain-timeout", "300",
+        ])
+        defer { balancer.stop() }
+        try #require(balancer.waitUntilListening(port: listen), "log: \(balancer.log)")
+        let client = try TestSocket(host: "127.0.0.1", port: listen, timeout: 5)
+        try client.send("hello")
+        usleep(300_000)
+        // SIGTERM: the drain gives the connection 300 ms, then the stop ends it.
+        kill(balancer.pid, SIGTERM)
+        switch Result(catching: { try client.receive() }) {
+        case .success(let bytes): Issue.record("the client got \(bytes.count) bytes and an end of stream, not a reset")
+        case .failure(let error): #expect("\(error)".contains("reset"), "\(error)")
+        }
+        #expect(eventually(within: 10) { !balancer.isRunning }, "exits after the drain")
+        let lines = balancer.log.split(separator: "\n").filter { $0.hasSuffix("[TesseraLB] connection") }
+        // Two connections: the readiness check's (closed by its client without a byte) and this one.
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.filter { $0.contains("end=reset") }.count == 1, "the cut connection is logged as reset: \(lines)")
+    }
+
     // MARK: - Slow answers
 
     /// Two stand-ins serving P2P behind an in-process balancer probing them with the given timing, once both
