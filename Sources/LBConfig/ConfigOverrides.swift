@@ -38,6 +38,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var nodeKeepaliveSeconds: String?
     /// `--drain-timeout MS`
     public var drainTimeoutMs: String?
+    /// `--reload-hard-stop-after MS`
+    public var reloadHardStopAfterMs: String?
     /// `--all-down refuse|least-recently-failed`
     public var allDown: String?
     /// `--tessera-config FILE`, repeatable: a Tessera node's own config file, one per node.
@@ -96,6 +98,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         nodeUserTimeoutMs: String? = nil,
         nodeKeepaliveSeconds: String? = nil,
         drainTimeoutMs: String? = nil,
+        reloadHardStopAfterMs: String? = nil,
         allDown: String? = nil,
         tesseraConfigs: [String] = [],
         healthEnabled: String? = nil,
@@ -133,6 +136,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.nodeUserTimeoutMs = nodeUserTimeoutMs
         self.nodeKeepaliveSeconds = nodeKeepaliveSeconds
         self.drainTimeoutMs = drainTimeoutMs
+        self.reloadHardStopAfterMs = reloadHardStopAfterMs
         self.allDown = allDown
         self.tesseraConfigs = tesseraConfigs
         self.healthEnabled = healthEnabled

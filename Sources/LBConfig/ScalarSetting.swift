@@ -67,6 +67,8 @@ extension ScalarSetting {
         choice("allDown", flag: "--all-down", override: { $0.allDown }, \.allDown),
         integer("drainTimeoutMs", flag: "--drain-timeout", range: 0...3_600_000, unit: "milliseconds",
                 note: "0 closes at once", override: { $0.drainTimeoutMs }, \.drainTimeoutMs),
+        integer("reloadHardStopAfterMs", flag: "--reload-hard-stop-after", range: 0...604_800_000, unit: "milliseconds",
+                note: "0 is no limit", override: { $0.reloadHardStopAfterMs }, \.reloadHardStopAfterMs),
     ] + HealthSettings.all
 
     /// The environment variable for a flag: `--max-conns` is `TESSERA_LB_MAX_CONNS`.

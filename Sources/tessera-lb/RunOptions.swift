@@ -140,6 +140,15 @@ struct RunOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
+            "After a reload, how long the previous configuration's connections may go on, milliseconds; 0 is no limit (default: 0).",
+            valueName: "MS"
+        )
+    )
+    var reloadHardStopAfter: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
             "With every node down: refuse, or least-recently-failed (default: refuse).",
             valueName: "POLICY"
         )
@@ -339,6 +348,7 @@ struct RunOptions: ParsableArguments {
             nodeUserTimeoutMs: nodeUserTimeout,
             nodeKeepaliveSeconds: nodeKeepalive,
             drainTimeoutMs: drainTimeout,
+            reloadHardStopAfterMs: reloadHardStopAfter,
             allDown: allDown,
             tesseraConfigs: tesseraConfigs,
             healthEnabled: noHealth ? "false" : nil,

@@ -154,6 +154,56 @@ struct ReloadTests {
     }
 
     @Test(
+        "after a reload that changes something, the previous configuration's connections run to their end, well past the drain timeout; --reload-hard-stop-after bounds them",
+        .timeLimit(.minutes(1)), arguments: [0, 1_000]
+    )
+    func previousConnectionsRunToTheirEnd(hardStopAfterMs: Int) throws {
+        let group = try StandInGroup(count: 2, speaks: [.echo])
+        defer { group.stop() }
+        let echoPort = freePort()
+        var config: [String: Any] = [
+            "nodes": nodes(group, [0, 1]),
+            "services": [["name": "echo", "listenPort": echoPort, "nodePort": group.ports[0]]],
+            "listen": "127.0.0.1", "workers": 2, "drainTimeoutMs": 500, "maxFails": 1, "health": ["enabled": false],
+        ]
+        if hardStopAfterMs > 0 { config["reloadHardStopAfterMs"] = hardStopAfterMs }
+        let lb = try Reloadable(config: config, ports: [echoPort])
+        let held = try TestSocket(host: "127.0.0.1", port: echoPort, timeout: 5)
+        func echoes(_ text: String) -> Bool {
+            (try? held.send(text)) != nil && (try? held.receive(exactly: text.utf8.count)) == Array(text.utf8)
+        }
+        #expect(echoes("before"))
+
+        config["maxFails"] = 2
+        try lb.rewrite(config)
+        #expect(lb.sighup(), "reloaded; log: \(lb.process.log)")
+        let reloadedAt = monotonicSeconds()
+        func at(_ seconds: Double) { usleep(UInt32(max(0, reloadedAt + seconds - monotonicSeconds()) * 1_000_000)) }
+        // Past the drain timeout (which is SIGTERM's, not the reload's), both ways still.
+        at(0.7)
+        #expect(echoes("past the drain timeout"), "the previous configuration's connection works after 0.7 s")
+        at(2)
+        if hardStopAfterMs == 0 {
+            #expect(echoes("and later"), "the previous configuration's connection works after 2 s")
+            #expect(try lb.status().connections.open == 1)
+            held.close()
+            #expect(eventually(within: 5) { (try? lb.status())?.connections.open == 0 }, "the previous engine retires once it ended")
+            #expect(lb.lines(containing: "hard stop").isEmpty, "\(lb.process.log)")
+        } else {
+            // Closed at the hard stop (1 s): the end of stream is there to read.
+            #expect((try? held.receive()) == [], "closed by the hard stop")
+            #expect(lb.lines(containing: "reload: hard stop").count == 1, "logged; log: \(lb.process.log)")
+            #expect(try lb.status().connections.open == 0)
+        }
+        // New connections were never in question.
+        let fresh = try TestSocket(host: "127.0.0.1", port: echoPort, timeout: 5)
+        try fresh.send("new")
+        #expect(try fresh.receive(exactly: 3) == Array("new".utf8))
+        fresh.close()
+        #expect(lb.process.stop() == 0, "log: \(lb.process.log)")
+    }
+
+    @Test(
         "200 reloads that each change something, under a stream of new connections: none is refused, reset or cut short",
         .timeLimit(.minutes(3)), arguments: ["epoll", "io_uring"]
     )

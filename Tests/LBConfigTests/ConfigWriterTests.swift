@@ -68,6 +68,7 @@ struct ConfigWriterTests {
               "nodeKeepaliveSeconds": 30,
               "allDown": "refuse",
               "drainTimeoutMs": 30000,
+              "reloadHardStopAfterMs": 0,
               "health": {
                 "enabled": true,
                 "path": "/upcheck",

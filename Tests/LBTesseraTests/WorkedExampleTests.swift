@@ -93,6 +93,7 @@ struct WorkedExampleTests {
               "nodeKeepaliveSeconds": 30,
               "allDown": "refuse",
               "drainTimeoutMs": 30000,
+              "reloadHardStopAfterMs": 0,
               "health": {
                 "enabled": true,
                 "port": 9000,
