@@ -18,6 +18,11 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
     public let plan: ForwardingPlan
     private let shared = EngineShared()
     private var workers: [any WorkerLoop] = []
+    /// Guards `workers` against `stop()` emptying it while another thread goes through it: a reload's or a
+    /// probe's `nodesChanged`, racing the drain thread's stop, crashed reload storms. The hot path never takes it.
+    private let workersLock = Mutex(())
+    /// The workers as they are now, for a thread other than the engine's owner.
+    private var currentWorkers: [any WorkerLoop] { workersLock.withLock { _ in workers } }
     private var threads: [WorkerThread] = []
     /// `--log-connections`: the thread that takes the workers' records to the log, and how many dropped
     /// records of each worker were reported.
@@ -148,12 +153,12 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
 
     public func stopAccepting() {
         shared.stopAccepting.store(true, ordering: .relaxed)
-        for worker in workers { worker.wake() }
+        for worker in currentWorkers { worker.wake() }
     }
 
     /// Tells the workers that node states changed (a node was marked down), so they act on open connections.
     public func nodesChanged() {
-        for worker in workers { worker.wake() }
+        for worker in currentWorkers { worker.wake() }
     }
 
     /// Whether, after `stopAccepting`, every worker closed its listeners and has no accept in flight: from then on
@@ -165,13 +170,13 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
 
     /// Whether the listeners are open (false once draining).
     public var isAccepting: Bool {
-        !workers.isEmpty && !shared.stopAccepting.load(ordering: .relaxed) && !shared.stop.load(ordering: .relaxed)
+        !currentWorkers.isEmpty && !shared.stopAccepting.load(ordering: .relaxed)
     }
 
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
 
     /// Per-worker counters, for status and metrics.
-    public var counters: [WorkerCounters] { workers.map(\.counters) }
+    public var counters: [WorkerCounters] { currentWorkers.map(\.counters) }
 
     public func stop() {
         shared.stop.store(true, ordering: .relaxed)
@@ -181,9 +186,9 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         logThread?.join()
         logThread = nil
         drainConnectionLogs()  // what the workers wrote while closing
-        // The workers stay (they go with the engine): `nodesChanged` and `stopAccepting` may come from other
-        // threads at any time, a reload's wake-up racing the drain thread's stop, and must not see the array
-        // change under them (that race crashed reload storms). Waking a worker that ended is harmless.
+        // Their rings, pipes and buffers go now; a copy another thread still holds keeps a worker until it is
+        // done with it (waking a worker that ended is harmless).
+        workersLock.withLock { _ in workers.removeAll() }
         for service in plan.services where service.listenAddress.family == .unix && !handedOver {
             UnixSocketPath.remove(service.listenAddress)
         }

@@ -33,8 +33,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var listenerPausedUntil: [Int64]
     /// The connection limit was reached; accept again when a connection closes.
     var pausedForLimit = false
-    /// Clients the kernel accepted after the limit was reached (io_uring's multishot accept runs ahead of
-    /// the pause), admitted first when connections close.
+    /// Clients the kernel accepted after the limit was reached (io_uring's accepts in flight run ahead of
+    /// the pause: a few per listener), admitted first when connections close.
     var waitingClients: [(fd: Int32, service: Int)] = []
     /// Listeners closed after `stopAccepting`, and whether `shared.doneAccepting` counts this worker yet.
     var listenersClosed = false
