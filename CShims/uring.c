@@ -77,6 +77,14 @@ int cshims_ring_accept_multishot(cshims_ring *r, int fd, uint64_t user_data) {
     return 0;
 }
 
+int cshims_ring_accept(cshims_ring *r, int fd, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 int cshims_ring_poll_multishot(cshims_ring *r, int fd, uint32_t mask, uint64_t user_data) {
     struct io_uring_sqe *sqe = sqe_of(r);
     if (!sqe) return -EBUSY;
@@ -105,6 +113,14 @@ int cshims_ring_cancel(cshims_ring *r, uint64_t target, uint64_t user_data) {
     struct io_uring_sqe *sqe = sqe_of(r);
     if (!sqe) return -EBUSY;
     io_uring_prep_cancel64(sqe, target, 0);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cshims_ring_cancel_all(cshims_ring *r, uint64_t target, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_cancel64(sqe, target, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(sqe, user_data);
     return 0;
 }

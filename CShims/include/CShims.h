@@ -72,6 +72,8 @@ int cshims_get_int_option(int fd, int level, int name, int *value);
 int cshims_set_linger_zero(int fd);
 /// getsockopt(SO_ERROR): the pending socket error (0 if none), or -1 with errno.
 int cshims_socket_error(int fd);
+/// ioctl(FIONREAD): bytes received and not yet read, or -1.
+int cshims_unread_bytes(int fd);
 int cshims_local_port(int fd);
 
 extern const int CSHIMS_SOL_SOCKET;
@@ -141,10 +143,13 @@ int cshims_ring_register_ring_fd(cshims_ring *ring);
 // Queue one request each (io_uring_prep_*; SOCK_NONBLOCK | SOCK_CLOEXEC for accepted sockets). When the
 // submission queue is full, what is queued is submitted first. 0, or -EBUSY if still no room.
 int cshims_ring_accept_multishot(cshims_ring *ring, int fd, uint64_t user_data);
+int cshims_ring_accept(cshims_ring *ring, int fd, uint64_t user_data);
 int cshims_ring_poll_multishot(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
 int cshims_ring_poll_once(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
 int cshims_ring_poll_remove(cshims_ring *ring, uint64_t target, uint64_t user_data);
 int cshims_ring_cancel(cshims_ring *ring, uint64_t target, uint64_t user_data);
+/// Cancels every request carrying `target` (IORING_ASYNC_CANCEL_ALL), not only the first found.
+int cshims_ring_cancel_all(cshims_ring *ring, uint64_t target, uint64_t user_data);
 /// A multishot recv that takes its buffers from provided-buffer group `group` (IOSQE_BUFFER_SELECT).
 int cshims_ring_recv_multishot(cshims_ring *ring, int fd, uint16_t group, uint64_t user_data);
 /// A send of `length` bytes at `buffer` (MSG_NOSIGNAL).

@@ -149,6 +149,9 @@ public struct BalancerConfig: Sendable, Equatable {
     public var nodeKeepaliveSeconds: Int = 30
     /// On SIGTERM or SIGINT: how long open connections may go on finishing, milliseconds.
     public var drainTimeoutMs: Int = 30_000
+    /// After a reload: how long the previous configuration's open connections may go on, milliseconds (0: until
+    /// they end, as nginx and HAProxy without `hard-stop-after` let them).
+    public var reloadHardStopAfterMs: Int = 0
     /// With every node down: `refuse` new clients at once, or send them to the least recently failed node.
     public var allDown: AllDownPolicy = .refuse
     /// Listeners may bind an address this host does not hold yet (IP_FREEBIND): the standby of a pair behind a

@@ -42,6 +42,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var unixMode: String?
     /// `--unix-owner USER[:GROUP]`
     public var unixOwner: String?
+    /// `--reload-hard-stop-after MS`
+    public var reloadHardStopAfterMs: String?
     /// `--all-down refuse|least-recently-failed`
     public var allDown: String?
     /// `"true"` for `--freebind`.
@@ -112,6 +114,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         drainTimeoutMs: String? = nil,
         unixMode: String? = nil,
         unixOwner: String? = nil,
+        reloadHardStopAfterMs: String? = nil,
         allDown: String? = nil,
         freebind: String? = nil,
         acceptGraceMs: String? = nil,
@@ -156,6 +159,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.drainTimeoutMs = drainTimeoutMs
         self.unixMode = unixMode
         self.unixOwner = unixOwner
+        self.reloadHardStopAfterMs = reloadHardStopAfterMs
         self.allDown = allDown
         self.freebind = freebind
         self.acceptGraceMs = acceptGraceMs

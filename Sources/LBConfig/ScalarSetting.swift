@@ -90,6 +90,8 @@ extension ScalarSetting {
             },
             current: { $0.unixOwner }
         ),
+        integer("reloadHardStopAfterMs", flag: "--reload-hard-stop-after", range: 0...604_800_000, unit: "milliseconds",
+                note: "0 is no limit", override: { $0.reloadHardStopAfterMs }, \.reloadHardStopAfterMs),
     ] + HealthSettings.all
 
     /// The environment variable for a flag: `--max-conns` is `TESSERA_LB_MAX_CONNS`.

@@ -47,6 +47,7 @@ final class EpollEvents: EventSource {
     /// The worker simply stops calling accept; the registration stays.
     func pauseListener(_ fd: Int32, index: Int) {}
     func resumeListener(_ fd: Int32, index: Int) {}
+    var acceptsPending: Bool { false }
 
     @inline(__always)
     func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int {

@@ -6,7 +6,7 @@ import LBSystem
 ///
 /// - `EpollEvents`: edge-triggered epoll. Listener events say "readable" and the worker calls accept4 until
 ///   EAGAIN; closing a socket is all it takes to stop watching it.
-/// - `RingEvents`: io_uring. A multishot accept per listener hands over each accepted socket; a multishot poll
+/// - `RingEvents`: io_uring. A few one-shot accepts per listener hand over each accepted socket; a multishot poll
 ///   per socket reports readiness (like an edge-triggered epoll registration, one completion per wake-up);
 ///   one io_uring_enter per loop turn submits everything queued and waits. A poll holds a reference to its
 ///   socket, so a socket is unwatched (poll removed) before it is closed.
@@ -44,6 +44,9 @@ protocol EventSource: AnyObject {
     /// Pauses accepting on a listener (connection limit, descriptors exhausted); the worker resumes it.
     func pauseListener(_ fd: Int32, index: Int)
     func resumeListener(_ fd: Int32, index: Int)
+    /// Whether accepts asked for may still deliver sockets (io_uring: requests in flight, also on listeners
+    /// removed a moment ago, until their completions are in). Epoll: never, the worker accepts itself.
+    var acceptsPending: Bool { get }
     /// Submits what is queued, waits up to `timeoutMilliseconds` (-1: no limit, 0: not at all), then calls
     /// `body` for each event. Returns how many there were.
     func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int

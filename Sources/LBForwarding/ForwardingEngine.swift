@@ -18,6 +18,11 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
     public let plan: ForwardingPlan
     private let shared = EngineShared()
     private var workers: [any WorkerLoop] = []
+    /// Guards `workers` against `stop()` emptying it while another thread goes through it: a reload's or a
+    /// probe's `nodesChanged`, racing the drain thread's stop, crashed reload storms. The hot path never takes it.
+    private let workersLock = Mutex(())
+    /// The workers as they are now, for a thread other than the engine's owner.
+    private var currentWorkers: [any WorkerLoop] { workersLock.withLock { _ in workers } }
     private var threads: [WorkerThread] = []
     /// `--log-connections`: the thread that takes the workers' records to the log, and how many dropped
     /// records of each worker were reported.
@@ -152,21 +157,30 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
 
     public func stopAccepting() {
         shared.stopAccepting.store(true, ordering: .relaxed)
-        for worker in workers { worker.wake() }
+        for worker in currentWorkers { worker.wake() }
     }
 
     /// Tells the workers that node states changed (a node was marked down), so they act on open connections.
     public func nodesChanged() {
-        for worker in workers { worker.wake() }
+        for worker in currentWorkers { worker.wake() }
+    }
+
+    /// Whether, after `stopAccepting`, every worker closed its listeners and has no accept in flight: from then on
+    /// `openConnections` only goes down, so a drain that sees it at 0 may stop the engine. (Before, io_uring may
+    /// still deliver a socket accepted a moment before the listeners closed, and stopping would reset it.)
+    public var hasStoppedAccepting: Bool {
+        shared.stopAccepting.load(ordering: .relaxed) && shared.doneAccepting.load(ordering: .acquiring) >= plan.workers
     }
 
     /// Whether the listeners are open (false once draining).
-    public var isAccepting: Bool { !workers.isEmpty && !shared.stopAccepting.load(ordering: .relaxed) }
+    public var isAccepting: Bool {
+        !currentWorkers.isEmpty && !shared.stopAccepting.load(ordering: .relaxed)
+    }
 
     public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
 
     /// Per-worker counters, for status and metrics.
-    public var counters: [WorkerCounters] { workers.map(\.counters) }
+    public var counters: [WorkerCounters] { currentWorkers.map(\.counters) }
 
     public func stop() {
         shared.stop.store(true, ordering: .relaxed)
@@ -176,7 +190,9 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         logThread?.join()
         logThread = nil
         drainConnectionLogs()  // what the workers wrote while closing
-        workers.removeAll()
+        // Their rings, pipes and buffers go now; a copy another thread still holds keeps a worker until it is
+        // done with it (waking a worker that ended is harmless).
+        workersLock.withLock { _ in workers.removeAll() }
         for service in plan.services where service.listenAddress.family == .unix && !handedOver {
             UnixSocketPath.remove(service.listenAddress)
         }

@@ -2,18 +2,20 @@ import Glibc
 import LBEngine
 import LBSystem
 
-/// io_uring as a worker's event source (see `EventSource`): one ring per worker, multishot accept on each
-/// listener, multishot poll on each socket, one io_uring_enter per loop turn.
+/// io_uring as a worker's event source (see `EventSource`): one ring per worker, a few one-shot accepts on
+/// each listener, multishot poll on each socket, one io_uring_enter per loop turn.
 ///
 /// Bytes still move by direct splice/read/write calls from the worker: IORING_OP_SPLICE is punted to kernel
 /// worker threads and answers EAGAIN on non-blocking sockets, so readiness + direct calls is the fast shape.
 final class RingEvents: EventSource {
     static let deliversAcceptedSockets = true
     let ring: IoUring
-    /// Whether each listener's multishot accept is armed (a completion without `more` disarms it), and the
-    /// number of its current arming, carried in the token's generation so that the last completions of a
-    /// cancelled arming are told from the current one's.
-    private var accepting: [Bool] = []
+    /// Per listener: whether it should be accepting (not paused, not removed), its descriptor, the accepts in
+    /// flight (of any arming), and the number of its current arming, carried in the token's generation so that
+    /// a pause cancels that arming's accepts and no other.
+    private var wanted: [Bool] = []
+    private var listenerFds: [Int32] = []
+    private var acceptsOut: [Int] = []
     private var armings: [UInt32] = []
     private var wakeFd: Int32 = -1
 
@@ -81,11 +83,21 @@ final class RingEvents: EventSource {
         ring.preparePollMultishot(fd, mask: Self.socketMask, userData: new.raw)
     }
 
+    /// One-shot accepts kept in flight on each listener. Not a multishot accept: that one takes the whole
+    /// accept queue in one go whenever it fires (the kernel loops while the queue is not empty), so at the
+    /// connection limit a queue of thousands would be accepted, and held, in one turn. With a few one-shot
+    /// accepts the overshoot past `--max-conns` is at most this many per listener and worker; an accept whose
+    /// queue has a connection completes when submitted, so this costs no system call.
+    static let acceptsInFlight = 4
+
     func addListener(_ fd: Int32, index: Int) throws(SystemError) {
-        while accepting.count <= index {
-            accepting.append(false)
+        while wanted.count <= index {
+            wanted.append(false)
+            listenerFds.append(-1)
+            acceptsOut.append(0)
             armings.append(0)
         }
+        listenerFds[index] = fd
         resumeListener(fd, index: index)
     }
 
@@ -94,16 +106,26 @@ final class RingEvents: EventSource {
     }
 
     func pauseListener(_ fd: Int32, index: Int) {
-        guard index < accepting.count, accepting[index] else { return }
-        accepting[index] = false
-        ring.prepareCancel(listenerToken(index).raw, userData: EventToken.ignored.raw)
+        guard index < wanted.count, wanted[index] else { return }
+        wanted[index] = false
+        ring.prepareCancelAll(listenerToken(index).raw, userData: EventToken.ignored.raw)
     }
 
     func resumeListener(_ fd: Int32, index: Int) {
-        guard index < accepting.count, !accepting[index] else { return }
-        accepting[index] = true
+        guard index < wanted.count, !wanted[index] else { return }
+        wanted[index] = true
         armings[index] = EventToken.nextGeneration(after: armings[index])
-        ring.prepareMultishotAccept(fd, userData: listenerToken(index).raw)
+        topUp(index)
+    }
+
+    /// Whether accepts are still in flight: a listener removed a moment ago may still deliver sockets.
+    var acceptsPending: Bool { acceptsOut.contains { $0 > 0 } }
+
+    private func topUp(_ index: Int) {
+        while acceptsOut[index] < Self.acceptsInFlight {
+            acceptsOut[index] += 1
+            ring.prepareAccept(listenerFds[index], userData: listenerToken(index).raw)
+        }
     }
 
     private func listenerToken(_ index: Int) -> EventToken {
@@ -118,22 +140,20 @@ final class RingEvents: EventSource {
             let n = ring.reap { data, result, flags in
                 let token = EventToken(raw: data)
                 if token == .ignored { return }
-                let more = flags & IoUring.more != 0
-                if !more {
-                    if token == .wake {
-                        // The wake-up poll ended (completion queue overflow): it must always be armed.
-                        ring.preparePollMultishot(wakeFd, mask: IoUring.pollIn, userData: EventToken.wake.raw)
-                    } else if let l = token.listenerIndex, l < accepting.count, token.generation == armings[l] {
-                        accepting[l] = false
-                    }
+                if let l = token.listenerIndex, l < acceptsOut.count {
+                    // A one-shot accept ended (a socket, an error, or our own cancellation). The worker gets
+                    // the socket whichever arming accepted it, and never re-arms: the accept is replaced here,
+                    // after the worker had its say (it may have paused the listener).
+                    acceptsOut[l] -= 1
+                    body(.listener(l), result, IoUring.more)
+                    if wanted[l] { topUp(l) }
+                    return
                 }
-                // A listener's token goes to the worker without its arming number: an accepted socket is a
-                // client whichever arming accepted it.
-                if let l = token.listenerIndex, l < armings.count {
-                    body(.listener(l), result, more || token.generation != armings[l] ? IoUring.more : 0)
-                } else {
-                    body(token, result, flags)
+                if flags & IoUring.more == 0 && token == .wake {
+                    // The wake-up poll ended (completion queue overflow): it must always be armed.
+                    ring.preparePollMultishot(wakeFd, mask: IoUring.pollIn, userData: EventToken.wake.raw)
                 }
+                body(token, result, flags)
             }
             total += n
             if n < 256 || total >= 4_096 { break }

@@ -33,13 +33,14 @@ extension Worker {
         }
     }
 
-    /// The kernel accepted a socket for us, or says why it could not (io_uring's multishot accept).
-    /// `more` is false when the multishot request ended.
+    /// The kernel accepted a socket for us, or says why it could not (io_uring's accepts). A socket is served
+    /// even when the listener was closed meanwhile: the client is connected, and resetting it would lose it.
+    /// `more` is false when the request ended and nothing replaces it.
     func acceptedSocket(_ listener: Int, result: Int32, more: Bool) {
         if result >= 0 {
             if pausedForLimit || shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections {
-                // The kernel accepted it before the pause reached it: it waits, unread, as it would have in
-                // the accept queue, until a connection closes.
+                // An accept in flight took it before the pause reached the kernel: it waits, unread, as it
+                // would have in the accept queue, until a connection closes.
                 waitingClients.append((result, listener))
                 pauseForLimit()
             } else if !waitingClients.isEmpty || !holdSpareDescriptor() {
@@ -199,10 +200,14 @@ extension Worker {
     /// engine holds a duplicate, so closing would not end the socket, and epoll drops a registration (io_uring
     /// a multishot accept) only when the socket itself closes; this worker would go on taking connections.
     func closeListeners() {
+        // io_uring: the accepts and cancellations queued for these descriptors go to the kernel before the
+        // numbers are free for another socket.
+        for l in listeners.indices where listeners[l] >= 0 { events.removeListener(listeners[l], index: l) }
+        events.submitBeforeClosing()
         for l in listeners.indices where listeners[l] >= 0 {
-            events.removeListener(listeners[l], index: l)
             closeDescriptor(listeners[l])
             listeners[l] = -1
         }
+        listenersClosed = true
     }
 }

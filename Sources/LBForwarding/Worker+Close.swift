@@ -10,8 +10,14 @@ extension Worker {
     /// A connection that still holds bytes for either side (an idle timeout on a reader that stopped, a node
     /// marked down mid-answer, the drain's end) is reset even when `reset` is false: a FIN would tell that
     /// peer the stream ended where it was cut.
+    ///
+    /// When the balancer ends a connection before both sides finished (idle, node marked down, hard stop) and a
+    /// side sent bytes nobody read, the kernel resets that side on close whatever is asked: it is reset, and
+    /// logged so, explicitly.
     func finish(_ i: Int32, reset requested: Bool) {
+        let cut = slots[i].node >= 0 && !(slots[i].up.destinationShut && slots[i].down.destinationShut)
         let reset = requested || holdsBytes(i)
+            || (cut && (Socket.hasUnreadBytes(slots[i].client) || Socket.hasUnreadBytes(slots[i].server)))
         if let connectionLog {
             var record = ConnectionRecord()
             record.service = slots[i].service

@@ -43,6 +43,9 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// accepted only while it is held, and given up when socket(2) finds no descriptor, so that an accepted
     /// client always gets its node socket. -1 while spent.
     var spareDescriptor: Int32 = -1
+    /// Listeners closed after `stopAccepting`, and whether `shared.doneAccepting` counts this worker yet.
+    var listenersClosed = false
+    var reportedDoneAccepting = false
     let slots: SlotTable
     let pipes: PipePool
     let buffers: BufferPool
@@ -139,11 +142,24 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             if !starved.isEmpty { rearmStarved(atMost: plan.ringBuffers) }
             expireDeadlines()
             resumePausedListeners()
+            if listenersClosed && !reportedDoneAccepting { reportDoneAccepting() }
             publishGauges()
         }
         closeEverything()
-        // Whatever the last turn queued (io_uring's poll removals) goes to the kernel.
-        _ = events.wait(timeoutMilliseconds: 0) { _, _, _ in }
+        // Whatever the last turn queued (io_uring's poll removals) goes to the kernel; a socket an accept still
+        // delivers has no slot to go to any more.
+        _ = events.wait(timeoutMilliseconds: 0) { token, result, _ in
+            if token.listenerIndex != nil && result >= 0 { Socket.closeWithReset(result) }
+        }
+    }
+
+    /// After `stopAccepting`: once no accept can deliver a socket any more, this worker's open connections can
+    /// only go down, and the engine may be stopped when they are none (see `ForwardingEngine.hasStoppedAccepting`).
+    /// Until then a socket accepted a moment before the listeners closed may still arrive, and is served.
+    private func reportDoneAccepting() {
+        guard !events.acceptsPending else { return }
+        reportedDoneAccepting = true
+        shared.doneAccepting.add(1, ordering: .releasing)
     }
 
     @inline(__always)

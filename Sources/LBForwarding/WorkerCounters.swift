@@ -80,6 +80,8 @@ final class EngineShared: Sendable {
     /// When the last "descriptors exhausted" line was logged (monotonic ms, 0: never): at most one a minute
     /// per engine, not one per accept.
     let descriptorNoticeAt = Atomic<Int64>(0)
+    /// Workers that, after `stopAccepting`, closed their listeners and can get no accepted socket any more.
+    let doneAccepting = Atomic<Int>(0)
 }
 
 extension Atomic where Value == Int {

@@ -113,6 +113,12 @@ public final class IoUring {
         ensureQueued(cshims_ring_accept_multishot(ring, fd, userData))
     }
 
+    /// Queues a one-shot accept (the accepted socket is non-blocking and close-on-exec).
+    @inline(__always)
+    public func prepareAccept(_ fd: Int32, userData: UInt64) {
+        ensureQueued(cshims_ring_accept(ring, fd, userData))
+    }
+
     /// Queues a multishot poll for `mask` (POLLERR and POLLHUP are always reported).
     @inline(__always)
     public func preparePollMultishot(_ fd: Int32, mask: UInt32, userData: UInt64) {
@@ -135,6 +141,12 @@ public final class IoUring {
     @inline(__always)
     public func prepareCancel(_ target: UInt64, userData: UInt64) {
         ensureQueued(cshims_ring_cancel(ring, target, userData))
+    }
+
+    /// Queues the cancellation of every request carrying `target`.
+    @inline(__always)
+    public func prepareCancelAll(_ target: UInt64, userData: UInt64) {
+        ensureQueued(cshims_ring_cancel_all(ring, target, userData))
     }
 
     /// Requests queued and not yet submitted.

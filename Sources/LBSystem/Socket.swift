@@ -112,22 +112,41 @@ public enum Socket {
         closeDescriptor(fd)
     }
 
+    /// Whether bytes were received that nobody read (closing such a socket sends a reset, not a FIN).
+    public static func hasUnreadBytes(_ fd: Int32) -> Bool {
+        fd >= 0 && cshims_unread_bytes(fd) > 0
+    }
+
     /// Sets TCP_NODELAY.
     public static func setNoDelay(_ fd: Int32) {
         _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1)
     }
 
+    /// Keepalive probes on node sockets: this many, this far apart, after the idle time.
+    public static let keepaliveIntervalSeconds = 5
+    public static let keepaliveProbes = 3
+
+    /// The TCP_USER_TIMEOUT a node socket gets: the configured one, but with keepalive on never less than the
+    /// idle time plus every probe's interval. The kernel's keepalive timer (tcp_keepalive_timer) aborts once
+    /// the user timeout has passed since the peer was last heard and one probe is out, so a shorter one would
+    /// reset an idle connection at the first probe that goes unanswered instead of after all of them.
+    public static func effectiveUserTimeoutMs(configured: Int, keepaliveIdleSeconds: Int) -> Int {
+        guard configured > 0, keepaliveIdleSeconds > 0 else { return configured }
+        return max(configured, (keepaliveIdleSeconds + keepaliveIntervalSeconds * keepaliveProbes) * 1_000)
+    }
+
     /// Bounds how long a connection to a vanished peer can live: TCP_USER_TIMEOUT (unacknowledged data fails
-    /// the connection after `userTimeoutMs`; 0 leaves the kernel default) and keepalive probes after
-    /// `keepaliveIdleSeconds` of silence (0: off), 3 probes 5 s apart.
+    /// the connection after `userTimeoutMs`, raised as `effectiveUserTimeoutMs` says; 0 leaves the kernel
+    /// default) and keepalive probes after `keepaliveIdleSeconds` of silence (0: off).
     @inline(__always)
     public static func bound(_ fd: Int32, userTimeoutMs: Int, keepaliveIdleSeconds: Int) {
-        if userTimeoutMs > 0 { _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_USER_TIMEOUT, Int32(userTimeoutMs)) }
+        let userTimeout = effectiveUserTimeoutMs(configured: userTimeoutMs, keepaliveIdleSeconds: keepaliveIdleSeconds)
+        if userTimeout > 0 { _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_USER_TIMEOUT, Int32(userTimeout)) }
         if keepaliveIdleSeconds > 0 {
             _ = cshims_set_int_option(fd, CSHIMS_SOL_SOCKET, CSHIMS_SO_KEEPALIVE, 1)
             _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPIDLE, Int32(keepaliveIdleSeconds))
-            _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPINTVL, 5)
-            _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPCNT, 3)
+            _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPINTVL, Int32(keepaliveIntervalSeconds))
+            _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPCNT, Int32(keepaliveProbes))
         }
     }
 

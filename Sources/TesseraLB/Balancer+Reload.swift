@@ -26,10 +26,11 @@ extension Balancer {
     ///
     /// A new engine (a generation) is started for the new configuration and takes over the listening sockets of
     /// every service whose listen address stays, so nothing waiting to be accepted is lost; services that are new
-    /// get new listeners, removed ones' listeners close. The previous engine stops accepting and finishes its open
-    /// connections (those of removed nodes too) for up to the new `drainTimeoutMs`, then stops. Nodes that keep
-    /// their name keep their state: probe verdict, operator state, counters. The probe loop restarts with the new
-    /// targets and settings, each picking up where the old one was. The worker count stays until a restart.
+    /// get new listeners, removed ones' listeners close. The previous engine stops accepting and lets its open
+    /// connections (those of removed nodes too) run to their end, or for up to the new `reloadHardStopAfterMs`
+    /// when set, then stops. Nodes that keep their name keep their state: probe verdict, operator state,
+    /// counters. The probe loop restarts with the new targets and settings, each picking up where the old one
+    /// was. The worker count stays until a restart.
     ///
     /// Logs one line saying what changed. Nothing is applied when the configuration is the one running.
     ///
@@ -99,7 +100,7 @@ extension Balancer {
         generations.add(generation)
         old.engine.stopAccepting()
         let previousOpen = old.engine.openConnections
-        drainInBackground(old, timeoutMs: config.drainTimeoutMs)
+        drainInBackground(old, hardStopAfterMs: config.reloadHardStopAfterMs)
 
         // The probe loop: the old one ends before the new one takes over each node's verdict.
         before.health?.stop(waitingAtMost: before.config.health.timeoutMs + 1_000)
@@ -135,7 +136,7 @@ extension Balancer {
             metadata: [
                 "changes": "\(summary.description)", "generation": "\(generation.number)",
                 "listen": "\(Self.listening(plan, ports: engine.listeningPorts, config: config))",
-                "previous_open": "\(previousOpen)", "drain_timeout_ms": "\(config.drainTimeoutMs)",
+                "previous_open": "\(previousOpen)", "hard_stop_after_ms": "\(config.reloadHardStopAfterMs)",
             ]
         )
         return summary
@@ -148,21 +149,28 @@ extension Balancer {
         reloadObservers.withLock { $0.append(observer) }
     }
 
-    /// Lets a replaced engine finish its open connections for up to `timeoutMs`, then stops it, on a thread of
-    /// its own.
-    private func drainInBackground(_ generation: Generation, timeoutMs: Int) {
+    /// Lets a replaced engine finish its open connections, then stops it, on a thread of its own. Its
+    /// connections run to their end, or for at most `hardStopAfterMs` when that is not 0
+    /// (`reloadHardStopAfterMs`). It is stopped only once it can accept nothing more (a socket accepted a moment
+    /// before its listeners closed is served, not reset by the stop) and has no connection left.
+    private func drainInBackground(_ generation: Generation, hardStopAfterMs: Int) {
         let generations = self.generations
         let logger = self.logger
         Thread.detachNewThread {
-            let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
-            while generation.engine.openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
+            let deadline = hardStopAfterMs > 0 ? MonotonicClock.nowMilliseconds() + Int64(hardStopAfterMs) : Int64.max
+            while !generation.isStopped
+                && (!generation.engine.hasStoppedAccepting || generation.engine.openConnections > 0)
+                && MonotonicClock.nowMilliseconds() < deadline
+            {
                 usleep(20_000)
             }
             let left = generation.engine.openConnections
-            if left > 0 {
+            if left > 0 && !generation.isStopped {
                 logger.warning(
-                    "reload: drain timeout: closing the previous configuration's connections still open",
-                    metadata: ["generation": "\(generation.number)", "open": "\(left)"]
+                    "reload: hard stop: closing the previous configuration's connections still open",
+                    metadata: [
+                        "generation": "\(generation.number)", "open": "\(left)", "hard_stop_after_ms": "\(hardStopAfterMs)",
+                    ]
                 )
             } else {
                 logger.debug("reload: the previous configuration's connections finished", metadata: ["generation": "\(generation.number)"])

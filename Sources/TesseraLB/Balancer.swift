@@ -185,7 +185,8 @@ public final class Balancer: @unchecked Sendable {
             for generation in generations.live where generation.engine.isAccepting { generation.engine.stopAccepting() }
         }
         let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
-        while generations.openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
+        // Sockets accepted a moment before the listeners closed are still arriving until every engine says so.
+        while (generations.openConnections > 0 || !generations.haveStoppedAccepting) && MonotonicClock.nowMilliseconds() < deadline {
             usleep(20_000)
         }
         return generations.openConnections

@@ -21,6 +21,9 @@ final class Generation: Sendable {
         self.counters = engine.counters
     }
 
+    /// Whether `stop` ran.
+    var isStopped: Bool { stopped.withLock { $0 } }
+
     /// Stops the engine (closes its connections, joins its workers) once; a second caller waits for the first.
     func stop() {
         stopped.withLock { stopped in
@@ -74,6 +77,11 @@ final class Generations: Sendable {
     /// Open client connections of every running generation.
     var openConnections: Int {
         live.reduce(0) { $0 + $1.engine.openConnections }
+    }
+
+    /// Whether every running generation stopped accepting for good (see `ForwardingEngine.hasStoppedAccepting`).
+    var haveStoppedAccepting: Bool {
+        live.allSatisfy { $0.engine.hasStoppedAccepting }
     }
 
     /// Tells every running engine that node states changed.

@@ -140,6 +140,15 @@ struct RunOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
+            "After a reload, how long the previous configuration's connections may go on, milliseconds; 0 is no limit (default: 0).",
+            valueName: "MS"
+        )
+    )
+    var reloadHardStopAfter: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
             "Permissions of the unix-socket listeners' files, in octal (default: as the umask leaves them).",
             valueName: "MODE"
         )
@@ -399,6 +408,7 @@ struct RunOptions: ParsableArguments {
             drainTimeoutMs: drainTimeout,
             unixMode: unixMode,
             unixOwner: unixOwner,
+            reloadHardStopAfterMs: reloadHardStopAfter,
             allDown: allDown,
             freebind: freebind ? "true" : nil,
             acceptGraceMs: acceptGrace,

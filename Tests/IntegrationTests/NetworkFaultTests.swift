@@ -153,6 +153,96 @@ struct NetworkFaultTests {
         #expect(balancer.stop() == 0, "log: \(balancer.log)")
     }
 
+    // MARK: - Keepalive
+
+    @Test(
+        "an idle connection whose node misses one keepalive probe answer lives on: the user timeout covers every probe",
+        .timeLimit(.minutes(1)), arguments: ["epoll", "io_uring"]
+    )
+    func lostKeepaliveProbe(engine: String) throws {
+        let namespace = try NetworkNamespace(tag: "ka")
+        defer { namespace.remove() }
+        let echoPort = freePort()
+        let node = try BalancerProcess(
+            ["stand-in", "--host", namespace.address, "--name", "n1", "--port", "p2p=\(freePort())", "--echo-port", "\(echoPort)"],
+            wrapper: namespace.wrapper
+        )
+        defer { node.stop() }
+        try #require(node.waitUntilListening(host: namespace.address, port: echoPort), "stand-in; log: \(node.log)")
+        // Keepalive after 1 s idle (probes 5 s apart), and a user timeout of 1.5 s, shorter than that: before
+        // the user timeout was raised to cover the probes, the kernel reset the connection at the second probe
+        // (6 s) because the first one (1 s) went unanswered.
+        let listen = freePort()
+        let balancer = try BalancerProcess([
+            "run", "--listen", "127.0.0.1", "--workers", "1", "--engine", engine, "--no-health", "--admin", "off",
+            "--node", "\(namespace.address):n1", "--service", "echo=\(listen):\(echoPort)",
+            "--node-keepalive", "1", "--node-user-timeout", "1500",
+        ])
+        defer { balancer.stop() }
+        try #require(balancer.waitUntilListening(port: listen), "log: \(balancer.log)")
+
+        let client = try TestSocket(host: "127.0.0.1", port: listen, timeout: 5)
+        try client.send("before")
+        #expect(try client.receive(exactly: 6) == Array("before".utf8))
+        let idleSince = monotonicSeconds()
+        // Let the last acknowledgements through, then lose the node's answer to the first probe (at 1 s).
+        usleep(300_000)
+        try namespace.dropBareAcks(port: echoPort)
+        usleep(UInt32(max(0, 3 - (monotonicSeconds() - idleSince)) * 1_000_000))
+        let dropped = try namespace.droppedBareAcks()
+        try namespace.passBareAcks()
+        #expect(dropped >= 1, "the answer to a keepalive probe was dropped: \(dropped)")
+        // Past the second probe (6 s), which is answered.
+        usleep(UInt32(max(0, 8 - (monotonicSeconds() - idleSince)) * 1_000_000))
+        switch Result(catching: { () throws -> [UInt8] in
+            try client.send("after")
+            return try client.receive(exactly: 5)
+        }) {
+        case .success(let bytes):
+            #expect(bytes == Array("after".utf8), "echoed after the lost probe")
+            print("\(engine): one keepalive probe answer lost (\(dropped) dropped), the idle connection lives on")
+        case .failure(let error):
+            Issue.record("the connection died after one lost keepalive probe: \(error)")
+        }
+        client.close()
+        #expect(balancer.stop() == 0, "log: \(balancer.log)")
+    }
+
+    // MARK: - What the connection log says
+
+    @Test(
+        "a connection the balancer ends with its client's bytes unread (its node never answered the connect) is logged end=reset, as the client sees it",
+        .timeLimit(.minutes(1)), arguments: ["epoll", "io_uring"]
+    )
+    func unreadBytesLoggedAsReset(engine: String) throws {
+        let namespace = try NetworkNamespace(tag: "cut")
+        defer { namespace.remove() }
+        // The node's SYNs vanish: its connect stays pending, and the client's bytes stay unread meanwhile.
+        try namespace.dropPackets()
+        let listen = freePort()
+        let balancer = try BalancerProcess([
+            "run", "--listen", "127.0.0.1", "--workers", "1", "--engine", engine, "--no-health", "--admin", "off",
+            "--log-connections", "--node", "\(namespace.address):n1", "--service", "s=\(listen):9000",
+            "--connect-timeout", "20000", "--drain-timeout", "300",
+        ])
+        defer { balancer.stop() }
+        try #require(balancer.waitUntilListening(port: listen), "log: \(balancer.log)")
+        let client = try TestSocket(host: "127.0.0.1", port: listen, timeout: 5)
+        try client.send("hello")
+        usleep(300_000)
+        // SIGTERM: the drain gives the connection 300 ms, then the stop ends it.
+        kill(balancer.pid, SIGTERM)
+        switch Result(catching: { try client.receive() }) {
+        case .success(let bytes): Issue.record("the client got \(bytes.count) bytes and an end of stream, not a reset")
+        case .failure(let error): #expect("\(error)".contains("reset"), "\(error)")
+        }
+        #expect(eventually(within: 10) { !balancer.isRunning }, "exits after the drain")
+        let lines = balancer.log.split(separator: "\n").filter { $0.hasSuffix("[TesseraLB] connection") }
+        // Two connections: the readiness check's (closed by its client without a byte) and this one.
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.filter { $0.contains("end=reset") }.count == 1, "the cut connection is logged as reset: \(lines)")
+    }
+
     // MARK: - Slow answers
 
     /// Two stand-ins serving P2P behind an in-process balancer probing them with the given timing, once both

@@ -153,6 +153,95 @@ struct ReloadTests {
         #expect(lb.process.stop() == 0, "SIGTERM after a reload: exit 0; log: \(lb.process.log)")
     }
 
+    @Test(
+        "after a reload that changes something, the previous configuration's connections run to their end, well past the drain timeout; --reload-hard-stop-after bounds them",
+        .timeLimit(.minutes(1)), arguments: [0, 1_000]
+    )
+    func previousConnectionsRunToTheirEnd(hardStopAfterMs: Int) throws {
+        let group = try StandInGroup(count: 2, speaks: [.echo])
+        defer { group.stop() }
+        let echoPort = freePort()
+        var config: [String: Any] = [
+            "nodes": nodes(group, [0, 1]),
+            "services": [["name": "echo", "listenPort": echoPort, "nodePort": group.ports[0]]],
+            "listen": "127.0.0.1", "workers": 2, "drainTimeoutMs": 500, "maxFails": 1, "health": ["enabled": false],
+        ]
+        if hardStopAfterMs > 0 { config["reloadHardStopAfterMs"] = hardStopAfterMs }
+        let lb = try Reloadable(config: config, ports: [echoPort])
+        let held = try TestSocket(host: "127.0.0.1", port: echoPort, timeout: 5)
+        func echoes(_ text: String) -> Bool {
+            (try? held.send(text)) != nil && (try? held.receive(exactly: text.utf8.count)) == Array(text.utf8)
+        }
+        #expect(echoes("before"))
+
+        config["maxFails"] = 2
+        try lb.rewrite(config)
+        #expect(lb.sighup(), "reloaded; log: \(lb.process.log)")
+        let reloadedAt = monotonicSeconds()
+        func at(_ seconds: Double) { usleep(UInt32(max(0, reloadedAt + seconds - monotonicSeconds()) * 1_000_000)) }
+        // Past the drain timeout (which is SIGTERM's, not the reload's), both ways still.
+        at(0.7)
+        #expect(echoes("past the drain timeout"), "the previous configuration's connection works after 0.7 s")
+        at(2)
+        if hardStopAfterMs == 0 {
+            #expect(echoes("and later"), "the previous configuration's connection works after 2 s")
+            #expect(try lb.status().connections.open == 1)
+            held.close()
+            #expect(eventually(within: 5) { (try? lb.status())?.connections.open == 0 }, "the previous engine retires once it ended")
+            #expect(lb.lines(containing: "hard stop").isEmpty, "\(lb.process.log)")
+        } else {
+            // Closed at the hard stop (1 s): the end of stream is there to read.
+            #expect((try? held.receive()) == [], "closed by the hard stop")
+            #expect(lb.lines(containing: "reload: hard stop").count == 1, "logged; log: \(lb.process.log)")
+            #expect(try lb.status().connections.open == 0)
+        }
+        // New connections were never in question.
+        let fresh = try TestSocket(host: "127.0.0.1", port: echoPort, timeout: 5)
+        try fresh.send("new")
+        #expect(try fresh.receive(exactly: 3) == Array("new".utf8))
+        fresh.close()
+        #expect(lb.process.stop() == 0, "log: \(lb.process.log)")
+    }
+
+    @Test(
+        "200 reloads that each change something, under a stream of new connections: none is refused, reset or cut short",
+        .timeLimit(.minutes(3)), arguments: ["epoll", "io_uring"]
+    )
+    func reloadStorm(engine: String) throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "p2p")])
+        defer { group.stop() }
+        let port = freePort()
+        var config: [String: Any] = [
+            "nodes": nodes(group, [0, 1]),
+            "services": [["name": "p2p", "listenPort": port, "nodePort": group.ports[0]]],
+            "listen": "127.0.0.1", "workers": 2, "engine": engine, "maxFails": 1, "health": ["enabled": false],
+        ]
+        let lb = try Reloadable(config: config, ports: [port])
+        let load = LoadClients(port: port, clients: 4, timeout: 5, maxSeconds: 150, maxRequests: 400_000)
+        defer { load.stop() }
+        #expect(eventually(within: 10) { load.count >= 100 }, "load runs: \(load.count)")
+        var reloads = 0
+        for k in 0..<200 {
+            // Alternately one setting and the order of the nodes: each reload starts a new engine.
+            if k % 2 == 0 { config["maxFails"] = config["maxFails"] as? Int == 1 ? 2 : 1 }
+            else { config["nodes"] = nodes(group, (k / 2) % 2 == 0 ? [1, 0] : [0, 1]) }
+            try lb.rewrite(config)
+            guard lb.sighup() else {
+                Issue.record("reload \(k) not applied; log: \(lb.process.log.suffix(2_000))")
+                break
+            }
+            reloads += 1
+        }
+        load.stop()
+        let outcomes = load.all
+        let failures = outcomes.filter { $0.node == nil }
+        #expect(reloads == 200)
+        #expect(outcomes.count >= 400, "\(outcomes.count) requests")
+        #expect(failures.isEmpty, "\(engine): \(failures.count) of \(outcomes.count) connections failed: \(failures.prefix(5).map { $0.failure ?? "" })")
+        print("\(engine): \(reloads) reloads, \(outcomes.count) connections, \(failures.count) failed")
+        #expect(lb.process.stop() == 0, "log: \(lb.process.log.suffix(2_000))")
+    }
+
     @Test("a service added by reload opens its port, a removed one closes its port, the others are untouched", .timeLimit(.minutes(1)))
     func servicesAddedAndRemoved() throws {
         let group = try StandInGroup(count: 2, speaks: [.http(service: "a"), .http(service: "b"), .http(service: "c")])

@@ -72,6 +72,7 @@ struct ConfigWriterTests {
               "freebind": false,
               "groupCheckIntervalMs": 30000,
               "groupPolicy": "report",
+              "reloadHardStopAfterMs": 0,
               "health": {
                 "enabled": true,
                 "path": "/upcheck",

@@ -27,6 +27,8 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// The nftables tables that drop everything (`dropPackets`) and count (`countAcceptedConnections`).
     private static let blackholeTable = "tlb_blackhole"
     private static let countTable = "tlb_count"
+    /// The nftables table that drops a port's bare acknowledgements (`dropBareAcks`).
+    private static let ackTable = "tlb_acks"
 
     /// Creates the namespace (`tlb-TAG-PID-N`), the veth pair and the addresses, and brings the links up.
     ///
@@ -108,6 +110,35 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// Lets packets through again (undoes `dropPackets`).
     public func passPackets() throws {
         try run([Self.nft, "delete table inet \(Self.blackholeTable)"])
+    }
+
+    /// Drops, from now on, the segments that servers inside the namespace send from `port` carrying nothing but
+    /// an acknowledgement (flags exactly ACK, no payload: at most 64 bytes of IP, which is headers and options
+    /// only): the answers to keepalive probes, while data still flows. Undone by `passBareAcks()`.
+    public func dropBareAcks(port: Int) throws {
+        let table = Self.ackTable
+        try run([
+            Self.nft,
+            "add table inet \(table); add chain inet \(table) output { type filter hook output priority -300; }; "
+                + "add rule inet \(table) output tcp sport \(port) tcp flags == ack ip length <= 64 counter drop",
+        ])
+    }
+
+    /// How many segments `dropBareAcks` dropped.
+    public func droppedBareAcks() throws -> Int {
+        let listing = try run([Self.nft, "list chain inet \(Self.ackTable) output"])
+        for line in listing.split(separator: "\n") where line.contains("drop") {
+            let words = line.split(separator: " ")
+            if let at = words.firstIndex(of: "packets"), at + 1 < words.count, let count = Int(words[at + 1]) {
+                return count
+            }
+        }
+        throw TestSocket.Failure(description: "no drop counter in: \(listing)")
+    }
+
+    /// Lets bare acknowledgements through again (undoes `dropBareAcks`).
+    public func passBareAcks() throws {
+        try run([Self.nft, "delete table inet \(Self.ackTable)"])
     }
 
     /// Counts, from now on, the connections that servers inside the namespace accept on `port`: the SYN-ACKs
