@@ -3,9 +3,10 @@
 enum ListRules {
     /// The balancer records the nodes a connection has tried in a 64-bit mask.
     static let maxNodes = 64
-    /// Each worker's io_uring queues one accept per service before it can submit anything, and the kernel's
-    /// submission queue holds at most 32768 entries; half of that leaves room and is far beyond any real group.
-    static let maxServices = 16_384
+    /// Each worker's io_uring queues four accepts per service before it can submit anything (RingEvents), and
+    /// the kernel's submission queue holds at most 32768 entries: 8000 services leave room and are far beyond
+    /// any real group.
+    static let maxServices = 8_000
 
     /// At most `maxNodes` nodes, with unique names. `list` names the list as a whole.
     static func checkNodes(_ nodes: [(node: BalancerConfig.Node, given: GivenValue)], list: GivenValue) throws(ConfigError) {

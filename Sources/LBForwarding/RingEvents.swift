@@ -33,13 +33,13 @@ final class RingEvents: EventSource {
         ring = try IoUring(entries: entries, completionEntries: completions, flags: flags.union(.disabled))
     }
 
-    /// A disabled ring cannot submit, so everything the worker queues before `begin` (one accept per listener
-    /// and the wake-up poll) must fit in the submission queue at once: 1024, or the next power of two that
-    /// holds them with room to spare. The kernel takes at most 32768 entries, which the configuration's limit
-    /// on services keeps within reach.
+    /// A disabled ring cannot submit, so everything the worker queues before `begin` (`acceptsInFlight`
+    /// accepts per listener and the wake-up poll) must fit in the submission queue at once: 1024, or the next
+    /// power of two that holds them with room to spare. The kernel takes at most 32768 entries, which the
+    /// configuration's limit on services (ListRules.maxServices) keeps within reach.
     static func submissionEntries(listeners: Int) -> Int {
         var entries = 1_024
-        while entries < listeners + 16 && entries < 32_768 { entries *= 2 }
+        while entries < acceptsInFlight * listeners + 16 && entries < 32_768 { entries *= 2 }
         return entries
     }
 

@@ -88,8 +88,11 @@ public final class GroupChecker: Sendable {
     /// Runs the loop until cancelled: a check at once, then one per interval. Lets held-out nodes back at the
     /// end. The HTTP client lives as long as the loop (one that is never started holds none).
     public func start() -> Task<Void, Never> {
-        Task {
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // Made here, on the caller's thread, not in the task: the first client brings up NIO's event loops,
+        // which must have their descriptors before the workers may have taken every one (NIO stops the process
+        // when it cannot create an event loop).
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return Task {
             while !Task.isCancelled {
                 await check(using: client)
                 try? await Task.sleep(for: .milliseconds(intervalMs))

@@ -121,16 +121,19 @@ public final class Balancer: @unchecked Sendable {
         defer { operations.unlock() }
         guard generationCount == 0 else { return }
         let (plan, engine, why) = initial
+        let (config, health, group) = running.withLock { ($0.config, $0.health, $0.group) }
+        // Before the listeners open: the group check's HTTP client brings up NIO's event loops, which need
+        // descriptors the workers could otherwise have taken (see GroupChecker.start).
+        group?.start()
         do {
             try engine.start()
         } catch {
+            group?.cancel()
             throw Self.listenError(error, freebind: plan.freeBind)
         }
         generationCount = 1
         generations.add(Generation(number: 1, plan: plan, engine: engine))
-        let (config, health, group) = running.withLock { ($0.config, $0.health, $0.group) }
         health?.start()
-        group?.start()
         logger.info(
             "forwarding",
             metadata: [

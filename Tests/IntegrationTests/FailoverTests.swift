@@ -159,7 +159,7 @@ struct FailoverTests {
         var p2pNodes = Set<String>()
         for _ in 0..<10 {
             let p = try harness.connect(0)
-            p2pNodes.insert(try HTTPExchange.get("/partyinfo", on: p, close: true).node ?? "?")
+            p2pNodes.insert(try HTTPExchange.get("/push", on: p, close: true).node ?? "?")
         }
         #expect(p2pNodes == ["n1", "n2"])
     }

@@ -66,11 +66,11 @@ struct FlagErrorTests {
         #expect(rejection(ConfigOverrides(nodes: nodes)) == "invalid --node: 65 nodes given; at most 64 are supported")
     }
 
-    @Test("more than 16384 services are rejected: each worker's io_uring queues an accept for each")
+    @Test("more than 8000 services are rejected: each worker's io_uring queues four accepts for each")
     func tooManyServices() {
-        let services = (0...16_384).map { "s\($0)=unix:/run/lb/s\($0):9101" }
+        let services = (0...8_000).map { "s\($0)=unix:/run/lb/s\($0):9101" }
         #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], services: services))
-            == "invalid --service: 16385 services given; at most 16384 are supported")
+            == "invalid --service: 8001 services given; at most 8000 are supported")
         let most = Array(services.dropLast())
         #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], services: most)) == nil)
     }
