@@ -39,7 +39,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Clients the kernel accepted after the limit was reached (io_uring's multishot accept runs ahead of
     /// the pause), admitted first when connections close.
     var waitingClients: [(fd: Int32, service: Int)] = []
-    /// A descriptor held in reserve (/dev/null) for the node socket of the client accepted next: a client is
+    /// A descriptor held in reserve (an eventfd) for the node socket of the client accepted next: a client is
     /// accepted only while it is held, and given up when socket(2) finds no descriptor, so that an accepted
     /// client always gets its node socket. -1 while spent.
     var spareDescriptor: Int32 = -1

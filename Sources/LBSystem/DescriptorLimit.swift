@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// The process's open file limit (RLIMIT_NOFILE).
@@ -41,9 +42,10 @@ public enum DescriptorLimit {
 }
 
 extension DescriptorLimit {
-    /// A descriptor to hold in reserve (/dev/null, read-only): closing it frees one for what must not fail.
-    /// -1 when none is free.
+    /// A descriptor to hold in reserve (an eventfd, which needs no file: a root with no /dev, as a bare chroot
+    /// or a minimal image has, must not stop the workers from accepting): closing it frees one for what must
+    /// not fail. -1 when none is free.
     public static func openSpare() -> Int32 {
-        open("/dev/null", O_RDONLY | O_CLOEXEC)
+        cshims_eventfd()
     }
 }
