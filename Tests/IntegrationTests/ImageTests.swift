@@ -17,8 +17,9 @@ struct ImageTests {
         let admin: Int
 
         init(_ what: String, group: StandInGroup, options: [String] = [], environment extra: [String: String] = [:]) throws {
-            ports = [freePort(), freePort()]
-            admin = freePort()
+            let free = distinctFreePorts(3)
+            ports = Array(free[0..<2])
+            admin = free[2]
             var environment = containerVariables(for: group, listenPorts: ports, names: ["p2p", "bulk"])
             environment["TESSERA_LB_ADMIN"] = "127.0.0.1:\(admin)"
             environment["TESSERA_LB_HEALTH_INTERVAL"] = "200"

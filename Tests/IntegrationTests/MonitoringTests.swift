@@ -104,8 +104,9 @@ struct MonitoringTests {
     func prometheusScrapes() throws {
         let group = try StandInGroup(count: 2, speaks: [.http(service: "p2p"), .http(service: "thirdparty")])
         defer { group.stop() }
-        let ports = [freePort(), freePort()]
-        let adminPort = freePort()
+        let free = distinctFreePorts(4)
+        let ports = Array(free[0..<2])
+        let adminPort = free[2]
         let admin = "127.0.0.1:\(adminPort)"
         // Two nodes that answer and one nothing listens on, for connect failures and a node down.
         var arguments = [
@@ -139,7 +140,7 @@ struct MonitoringTests {
                 static_configs:
                   - targets: ["\(admin)"]
             """.write(toFile: work + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let webPort = freePort()
+        let webPort = free[3]
         let server = try ChildProcess(
             Self.prometheus,
             ["--config.file=\(work)/prometheus.yml", "--storage.tsdb.path=\(work)/data", "--web.listen-address=127.0.0.1:\(webPort)"],

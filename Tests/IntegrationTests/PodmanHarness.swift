@@ -170,3 +170,13 @@ func rootIsReadOnly(pid: Int32) -> Bool? {
     }
     return nil
 }
+
+/// `count` free loopback ports, all different (freePort can hand out the same port twice in a row).
+func distinctFreePorts(_ count: Int) -> [Int] {
+    var ports: [Int] = []
+    while ports.count < count {
+        let port = freePort()
+        if !ports.contains(port) { ports.append(port) }
+    }
+    return ports
+}
