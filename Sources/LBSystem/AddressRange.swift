@@ -8,6 +8,9 @@ public struct AddressRange: Sendable, Equatable, Hashable, CustomStringConvertib
     /// The network's bits, masked to the prefix; IPv4 in the low 32 bits of `low`.
     private let high: UInt64
     private let low: UInt64
+    /// The prefix as masks, made once: `contains` runs at every accept on an allowlisted service.
+    private let maskHigh: UInt64
+    private let maskLow: UInt64
 
     /// `ADDRESS` or `ADDRESS/PREFIX` (IPv6 with or without brackets); nil for anything else, host names included.
     public init?(_ text: String) {
@@ -29,7 +32,7 @@ public struct AddressRange: Sendable, Equatable, Hashable, CustomStringConvertib
         let bits = address.addressBits
         isIPv6 = bits.isIPv6
         self.prefix = prefix
-        let (maskHigh, maskLow) = Self.mask(prefix, isIPv6: bits.isIPv6)
+        (maskHigh, maskLow) = Self.mask(prefix, isIPv6: bits.isIPv6)
         high = bits.high & maskHigh
         low = bits.low & maskLow
     }
@@ -43,7 +46,6 @@ public struct AddressRange: Sendable, Equatable, Hashable, CustomStringConvertib
             bits = (false, 0, bits.low & 0xFFFF_FFFF)
         }
         guard bits.isIPv6 == isIPv6 else { return false }
-        let (maskHigh, maskLow) = Self.mask(prefix, isIPv6: isIPv6)
         return bits.high & maskHigh == high && bits.low & maskLow == low
     }
 

@@ -34,7 +34,6 @@ public final class BridgedNetwork: @unchecked Sendable {
     private let clientLink: String
     private let removed = Atomic<Bool>(false)
 
-    private static let ip = URL(fileURLWithPath: "/usr/sbin/ip")
     private static let made = Atomic<Int>(0)
 
     /// Creates the switch, one host per name (namespace `tlb-TAG-PID-N-NAME`) and this namespace's link.
@@ -54,9 +53,9 @@ public final class BridgedNetwork: @unchecked Sendable {
             // 10.200.0.0 to 10.249.255.0: away from the /30s NetworkNamespace picks (10.0 to 10.255 by 64s).
             let candidate = "10.\(200 + (block >> 8) % 50).\(block & 255)"
             let subnet = "\(candidate).0/24"
-            let addresses = try Self.ip(["-4", "-o", "addr", "show", "to", subnet])
-            let routes = try Self.ip(["-4", "route", "show", "root", subnet])
-            let wider = try Self.ip(["-4", "route", "show", "match", "\(candidate).1"])
+            let addresses = try NetworkNamespace.ip(["-4", "-o", "addr", "show", "to", subnet])
+            let routes = try NetworkNamespace.ip(["-4", "route", "show", "root", subnet])
+            let wider = try NetworkNamespace.ip(["-4", "route", "show", "match", "\(candidate).1"])
             // Only the default route may cover it.
             let covering = wider.split(separator: "\n").filter { !$0.hasPrefix("default") }
             if addresses.isEmpty && routes.isEmpty && covering.isEmpty {
@@ -69,7 +68,7 @@ public final class BridgedNetwork: @unchecked Sendable {
         clientAddress = "\(chosen).1"
         hosts = names.enumerated().map { Host(namespace: "\(base)-\($0.element)", address: "\(chosen).\($0.offset + 2)") }
         do {
-            _ = try Self.ip(["netns", "add", switchNamespace])
+            _ = try NetworkNamespace.ip(["netns", "add", switchNamespace])
         } catch {
             throw TestSocket.Failure(
                 description: "cannot create network namespace \(switchNamespace) (running as uid \(getuid()); it needs "
@@ -78,22 +77,22 @@ public final class BridgedNetwork: @unchecked Sendable {
         }
         do {
             let sw = switchNamespace
-            _ = try Self.ip(["-n", sw, "link", "add", "br0", "type", "bridge"])
-            _ = try Self.ip(["-n", sw, "link", "set", "br0", "up"])
-            _ = try Self.ip(["-n", sw, "link", "set", "lo", "up"])
+            _ = try NetworkNamespace.ip(["-n", sw, "link", "add", "br0", "type", "bridge"])
+            _ = try NetworkNamespace.ip(["-n", sw, "link", "set", "br0", "up"])
+            _ = try NetworkNamespace.ip(["-n", sw, "link", "set", "lo", "up"])
             for (index, host) in hosts.enumerated() {
-                _ = try Self.ip(["netns", "add", host.namespace])
+                _ = try NetworkNamespace.ip(["netns", "add", host.namespace])
                 let port = "p\(index)"
-                _ = try Self.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", host.namespace])
-                _ = try Self.ip(["-n", sw, "link", "set", port, "master", "br0", "up"])
-                _ = try Self.ip(["-n", host.namespace, "link", "set", "lo", "up"])
-                _ = try Self.ip(["-n", host.namespace, "addr", "add", "\(host.address)/24", "dev", "eth0"])
-                _ = try Self.ip(["-n", host.namespace, "link", "set", "eth0", "up"])
+                _ = try NetworkNamespace.ip(["-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", host.namespace])
+                _ = try NetworkNamespace.ip(["-n", sw, "link", "set", port, "master", "br0", "up"])
+                _ = try NetworkNamespace.ip(["-n", host.namespace, "link", "set", "lo", "up"])
+                _ = try NetworkNamespace.ip(["-n", host.namespace, "addr", "add", "\(host.address)/24", "dev", "eth0"])
+                _ = try NetworkNamespace.ip(["-n", host.namespace, "link", "set", "eth0", "up"])
             }
-            _ = try Self.ip(["link", "add", clientLink, "type", "veth", "peer", "name", "client", "netns", sw])
-            _ = try Self.ip(["-n", sw, "link", "set", "client", "master", "br0", "up"])
-            _ = try Self.ip(["addr", "add", "\(clientAddress)/24", "dev", clientLink])
-            _ = try Self.ip(["link", "set", clientLink, "up"])
+            _ = try NetworkNamespace.ip(["link", "add", clientLink, "type", "veth", "peer", "name", "client", "netns", sw])
+            _ = try NetworkNamespace.ip(["-n", sw, "link", "set", "client", "master", "br0", "up"])
+            _ = try NetworkNamespace.ip(["addr", "add", "\(clientAddress)/24", "dev", clientLink])
+            _ = try NetworkNamespace.ip(["link", "set", clientLink, "up"])
         } catch {
             remove()
             throw error
@@ -110,31 +109,20 @@ public final class BridgedNetwork: @unchecked Sendable {
     /// - Throws: `TestSocket.Failure` with its output when it exits with another status than 0.
     @discardableResult
     public func run(in host: Host, _ arguments: [String]) throws -> String {
-        try Self.ip(["netns", "exec", host.namespace] + arguments)
+        try NetworkNamespace.ip(["netns", "exec", host.namespace] + arguments)
     }
 
     /// Whether `host` holds `address` on one of its interfaces now.
     public func holds(_ host: Host, address: String) -> Bool {
-        let listing = (try? Self.ip(["-n", host.namespace, "-4", "-o", "addr", "show"])) ?? ""
+        let listing = (try? NetworkNamespace.ip(["-n", host.namespace, "-4", "-o", "addr", "show"])) ?? ""
         return listing.contains(" \(address)/")
     }
 
     /// Deletes this namespace's link and every namespace. Idempotent; what is not there is skipped.
     public func remove() {
         guard !removed.exchange(true, ordering: .relaxed) else { return }
-        _ = try? runCommand(Self.ip, ["link", "del", clientLink], timeout: 10)
-        for host in hosts { _ = try? runCommand(Self.ip, ["netns", "del", host.namespace], timeout: 10) }
-        _ = try? runCommand(Self.ip, ["netns", "del", switchNamespace], timeout: 10)
-    }
-
-    /// Runs `ip arguments...`; returns its output.
-    private static func ip(_ arguments: [String]) throws -> String {
-        let result = try runCommand(ip, arguments, timeout: 10)
-        guard result.status == 0 else {
-            throw TestSocket.Failure(
-                description: "ip \(arguments.joined(separator: " ")): exit \(result.status): \(result.stderr)\(result.stdout)"
-            )
-        }
-        return result.stdout
+        _ = try? runCommand(NetworkNamespace.ip, ["link", "del", clientLink], timeout: 10)
+        for host in hosts { _ = try? runCommand(NetworkNamespace.ip, ["netns", "del", host.namespace], timeout: 10) }
+        _ = try? runCommand(NetworkNamespace.ip, ["netns", "del", switchNamespace], timeout: 10)
     }
 }

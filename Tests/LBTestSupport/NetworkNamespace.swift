@@ -21,7 +21,7 @@ public final class NetworkNamespace: @unchecked Sendable {
     private let hostLink: String
     private let removed = Atomic<Bool>(false)
 
-    private static let ip = URL(fileURLWithPath: "/usr/sbin/ip")
+    static let ip = URL(fileURLWithPath: "/usr/sbin/ip")
     private static let nft = "/usr/sbin/nft"
     private static let made = Atomic<Int>(0)
     /// The nftables tables that drop everything (`dropPackets`) and count (`countAcceptedConnections`).
@@ -173,8 +173,8 @@ public final class NetworkNamespace: @unchecked Sendable {
         _ = try? runCommand(Self.ip, ["netns", "del", name], timeout: 10)
     }
 
-    /// Runs `ip arguments...`; returns its output.
-    private static func ip(_ arguments: [String]) throws -> String {
+    /// Runs `ip arguments...`; returns its output (BridgedNetwork uses it too).
+    static func ip(_ arguments: [String]) throws -> String {
         let result = try runCommand(ip, arguments, timeout: 10)
         guard result.status == 0 else {
             throw TestSocket.Failure(
