@@ -150,7 +150,11 @@ struct ProcessTests {
             group, extra: ["--admin", admin, "--accept-grace", "2500", "--drain-timeout", "20000"] + path.flags
         )
         let health = { try runCommand(tesseraLBExecutable(), ["health", "--admin", admin], timeout: 10) }
-        #expect(try health().status == 0, "ready before the signal")
+        var before: CommandResult?
+        #expect(eventually(within: 5) {
+            before = try? health()
+            return before?.status == 0
+        }, "ready before the signal: \(before?.stderr ?? "")")
         let signalled = monotonicSeconds()
         kill(balancer.pid, SIGTERM)
         var answer: CommandResult?
