@@ -130,7 +130,7 @@ def run_rounds(run, prof, contenders, wl_defs):
     for wl, seconds in prof["seconds"].items():
         role, fn, with_ceiling = wl_defs[wl]
         runners = [c for c in contenders if role in c.roles and (with_ceiling or c.kind != "ceiling")]
-        if wl == "syscalls" and shutil.which("perf") is None:
+        if wl.startswith("syscalls") and shutil.which("perf") is None:
             run.notes.append("perf not installed: system call counts skipped")
             continue
         for rnd in range(prof.get("rounds_for", {}).get(wl, prof["rounds"])):

@@ -98,32 +98,35 @@ SYSCALLS = ["read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg",
             "sched_yield", "nanosleep", "clock_nanosleep", "timerfd_settime"]
 
 
-def w_syscalls(ctx, targets, proc, seconds):
-    """System calls the proxy makes per kept-alive request (perf counting the syscall tracepoints of all its
-    threads and processes while wrk runs as in the keep-alive row). A diagnostic: perf adds a little cost."""
-    pids = ",".join(str(p) for p in proc_tree(proc.pid))
-    events = ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in SYSCALLS]
-    events = [e for e in events if e == "raw_syscalls:sys_enter" or os.path.exists(
-        "/sys/kernel/tracing/events/syscalls/" + e.split(":")[1])]
-    perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e", ",".join(events), "-p", pids, "--", "sleep",
-                             str(seconds + 0.3)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.1)
-    r = wrk(targets, 64, seconds)
-    try:
-        _, err = perf.communicate(timeout=seconds + 30)
-    except subprocess.TimeoutExpired:
-        perf.kill()
-        return {}, {"error": "perf did not finish"}
-    counts = {}
-    for line in err.splitlines():
-        parts = line.split(",")
-        if len(parts) > 2 and parts[0].strip().isdigit():
-            counts[parts[2].split(":")[-1].replace("sys_enter_", "")] = int(parts[0])
-    if not counts.get("sys_enter") or r["requests"] == 0:
-        return {}, {"error": "no perf counts: " + err[-300:], "requests": r["requests"]}
-    per = {k: v / r["requests"] for k, v in counts.items() if v}
-    vals = {"sys_per_req": per.pop("sys_enter")}
-    return vals, {"requests": r["requests"], "per_request": per, "errors": r["errors"], "non2xx": r["non2xx"]}
+def w_syscalls(headers=(), key="sys_per_req"):
+    """System calls the proxy makes per request (perf counting the syscall tracepoints of all its threads and
+    processes while wrk runs as in the keep-alive row, or with `Connection: close` as in the new-connection row,
+    where each request is one new connection). A diagnostic: perf adds a little cost."""
+    def run(ctx, targets, proc, seconds):
+        pids = ",".join(str(p) for p in proc_tree(proc.pid))
+        events = ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in SYSCALLS]
+        events = [e for e in events if e == "raw_syscalls:sys_enter" or os.path.exists(
+            "/sys/kernel/tracing/events/syscalls/" + e.split(":")[1])]
+        perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e", ",".join(events), "-p", pids, "--", "sleep",
+                                 str(seconds + 0.3)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.1)
+        r = wrk(targets, 64, seconds, headers=headers)
+        try:
+            _, err = perf.communicate(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            perf.kill()
+            return {}, {"error": "perf did not finish"}
+        counts = {}
+        for line in err.splitlines():
+            parts = line.split(",")
+            if len(parts) > 2 and parts[0].strip().isdigit():
+                counts[parts[2].split(":")[-1].replace("sys_enter_", "")] = int(parts[0])
+        if not counts.get("sys_enter") or r["requests"] == 0:
+            return {}, {"error": "no perf counts: " + err[-300:], "requests": r["requests"]}
+        per = {k: v / r["requests"] for k, v in counts.items() if v}
+        vals = {key: per.pop("sys_enter")}
+        return vals, {"requests": r["requests"], "per_request": per, "errors": r["errors"], "non2xx": r["non2xx"]}
+    return run
 
 
 def w_idle_memory(ctx, targets, proc, seconds):
@@ -200,6 +203,8 @@ METRICS = [
     ("fds_idle", "file descriptors per idle proxied connection", "fds", "lower", "idle"),
     ("rss_rest", "proxy resident KiB at rest (after a 32-connection warm-up)", "KiB", "lower", "idle"),
     ("sys_per_req", "system calls per keep-alive request (perf, 64 conns; one round)", "calls", "lower", "syscalls"),
+    ("sys_per_conn", "system calls per new connection (perf, Connection: close, 64 conns; one round)", "calls",
+     "lower", "syscalls_close"),
 ]
 
 
@@ -221,7 +226,8 @@ def workloads(ctx):
         "dl64k": ("http", w_wrk(16, path="/bytes/65536", key="d64k_gbps", response_bytes=65536), True),
         "dl1m": ("http", w_wrk(16, path="/bytes/1048576", key="d1m_gbps", response_bytes=1048576), True),
         "idle": ("http", w_idle_memory, False),
-        "syscalls": ("http", w_syscalls, False),
+        "syscalls": ("http", w_syscalls(), False),
+        "syscalls_close": ("http", w_syscalls(("Connection: close",), "sys_per_conn"), False),
     }
 
 
@@ -230,8 +236,8 @@ PROFILES = {
     "full": {"rounds": 3, "settle": 0.3, "idle_conns": 4000, "lat_rate": 5000, "lat_conns": 32, "lat_warmup": 0.5,
              "seconds": {"keepalive": 3, "close": 2, "conns512": 2, "conns4096": 3, "bulk1": 2, "bulk4": 2,
                          "latency": 3, "xfer1k": 1, "xfer64k": 1, "xfer1m": 1, "dl1k": 1, "dl64k": 1, "dl1m": 1,
-                         "idle": 0, "syscalls": 3},
-             "rounds_for": {"syscalls": 1}},
+                         "idle": 0, "syscalls": 3, "syscalls_close": 3},
+             "rounds_for": {"syscalls": 1, "syscalls_close": 1}},
     "quick": {"rounds": 3, "settle": 0.1, "idle_conns": 1000, "lat_rate": 5000, "lat_conns": 32, "lat_warmup": 0.2,
               "seconds": {"keepalive": 2, "bulk1": 1, "latency": 0.6}},
     "smoke": {"rounds": 1, "settle": 0.1, "idle_conns": 100, "lat_rate": 2000, "lat_conns": 8, "lat_warmup": 0.1,
