@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LBAdmin
+import LBAdminServer
+import LBJSONLog
 import LBConfig
 import Logging
 import TesseraLB

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LBAdmin
+import LBAdminClient
+import LBAdminServer
 import LBConfig
 
 /// `tessera-lb ctl`: asks or steers a running balancer through its admin listener.

@@ -1,4 +1,4 @@
-import LBAdmin
+import LBAdminServer
 import LBConfig
 import Logging
 import TesseraLB

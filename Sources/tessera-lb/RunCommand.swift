@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
-import LBAdmin
+import LBAdminServer
 import LBConfig
 import Logging
 import TesseraLB
