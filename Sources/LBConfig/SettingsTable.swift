@@ -241,9 +241,11 @@ extension SettingsTable.Entry {
         case .list(let list): list.help
         case .scalar(let setting): setting.help
         }
-        let allowed = switch self {
-        case .scalar(let setting) where setting.bareValue != nil: "sets \(setting.fileKey) to \(setting.bareValue!)"
-        default: allowed.replacing(/\[(.*?)\]\(.*?\)/) { String($0.1) }
+        // A flag without a value says what it sets; a link of the docs keeps only its text.
+        let allowed = if case .scalar(let setting) = self, let bare = setting.bareValue {
+            "sets \(setting.fileKey) to \(bare)"
+        } else {
+            allowed.replacing(/\[(.*?)\]\(.*?\)/) { String($0.1) }
         }
         return "\(help) (\(allowed); default: \(defaultText))".replacing("`", with: "")
     }
