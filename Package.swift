@@ -1,7 +1,7 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-// Module map: see docs/internals/modules.md. Hot-path modules (LBSystem, LBEngine,
+// Module map: docs/internals/modules.md. Hot-path modules (LBSystem, LBEngine,
 // LBBalancing, LBForwarding) depend on nothing but CShims and the standard library.
 let package = Package(
     name: "tessera-lb",
@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "LBHealth",
             dependencies: [
-                "LBBalancing",
+                "LBBalancing", "LBSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -67,21 +67,36 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The admin listener: status page, /status, /metrics, /readyz, node control, reload.
         .target(
-            name: "LBAdmin",
+            name: "LBAdminServer",
             dependencies: [
                 "LBBalancing", "LBConfig", "LBForwarding", "LBGroup", "LBHealth", "LBSystem",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What `tessera-lb ctl` and `tessera-lb health` ask the admin listener with.
+        .target(
+            name: "LBAdminClient",
+            dependencies: [
+                "LBConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // `--log-format json`: one JSON object per log line.
+        .target(
+            name: "LBJSONLog",
+            dependencies: ["LBConfig", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "TesseraLB",
             dependencies: [
-                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBStandIn", "LBGroup", "LBHealth", "LBAdmin",
+                "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBGroup", "LBHealth", "LBAdminServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -89,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "tessera-lb",
             dependencies: [
-                "TesseraLB", "LBConfig", "LBStandIn", "LBTessera", "LBAdmin",
+                "TesseraLB", "LBConfig", "LBStandIn", "LBTessera", "LBAdminServer", "LBAdminClient", "LBJSONLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -109,12 +124,16 @@ let package = Package(
         .testTarget(name: "LBConfigTests", dependencies: ["LBConfig", "LBTestSupport"]),
         .testTarget(name: "LBTesseraTests", dependencies: ["LBTessera", "LBConfig", "LBTestSupport"]),
         .testTarget(
-            name: "LBAdminTests",
-            dependencies: ["LBAdmin", "LBBalancing", "LBForwarding", "LBHealth", .product(name: "Logging", package: "swift-log")]
+            name: "LBAdminServerTests",
+            dependencies: ["LBAdminServer", "LBConfig", "LBBalancing", "LBForwarding", "LBHealth", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "LBJSONLogTests",
+            dependencies: ["LBJSONLog", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TesseraLB", "LBAdmin", "LBBalancing", "LBConfig", "LBForwarding", "LBGroup", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
+            dependencies: ["TesseraLB", "LBAdminServer", "LBBalancing", "LBConfig", "LBForwarding", "LBGroup", "LBHealth", "LBStandIn", "LBSystem", "LBTestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
         ),
     ]

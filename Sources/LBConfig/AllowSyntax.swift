@@ -2,8 +2,8 @@
 /// which clients a service admits. An entry is an IPv4 or IPv6 address, a network `ADDRESS/PREFIX`, or a host
 /// name, resolved at start and on each reload to all its addresses. A service without a list admits everyone.
 package enum AllowSyntax {
-    package static let flag = "--allow"
-    package static let variable = "TESSERA_LB_ALLOW"
+    package static let flag = ListSetting.allow.flag
+    package static let variable = ListSetting.allow.variable
 
     /// `SERVICE=ENTRY[,ENTRY...]` into the service's name and its entries, each checked.
     static func parse(_ text: String) throws(ConfigProblem) -> (service: String, entries: [String]) {

@@ -1,6 +1,6 @@
 /// Reads a JSON config file (docs/configuration.md) onto the configuration, naming the key path of any bad value.
 struct ConfigFileReader {
-    static let flag = "--config"
+    static let flag = ListSetting.configFile.flag
 
     /// The file, as given.
     let path: String

@@ -31,7 +31,7 @@ public enum ConfigLoader {
         }
         let (setting, files) = overrides.tesseraConfigs.isEmpty
             ? (EnvironmentVariables.tesseraConfigs, variables.tesseraConfigs)
-            : ("--tessera-config", overrides.tesseraConfigs)
+            : (ListSetting.tesseraConfigs.flag, overrides.tesseraConfigs)
         if !files.isEmpty {
             guard let importer else {
                 throw ConfigError(setting: setting, value: nil, problem: "this program cannot read Tessera config files")

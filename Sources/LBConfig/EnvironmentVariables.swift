@@ -4,12 +4,12 @@ internal import Foundation
 /// (`--max-conns` is `TESSERA_LB_MAX_CONNS`), plus the two lists and the two kinds of file.
 struct EnvironmentVariables {
     static let prefix = "TESSERA_LB_"
-    static let configFile = "TESSERA_LB_CONFIG"
-    static let tesseraConfigs = "TESSERA_LB_TESSERA_CONFIGS"
-    static let nodes = "TESSERA_LB_NODES"
-    static let services = "TESSERA_LB_SERVICES"
+    static let configFile = ListSetting.configFile.variable
+    static let tesseraConfigs = ListSetting.tesseraConfigs.variable
+    static let nodes = ListSetting.nodes.variable
+    static let services = ListSetting.services.variable
     /// Every variable, in the order the docs list them.
-    static let names = [configFile, tesseraConfigs, nodes, services, AllowSyntax.variable] + ScalarSetting.all.map(\.variable)
+    static let names = SettingsTable.all.map(\.variable)
 
     /// `TESSERA_LB_CONFIG`: the config file when `--config` is not given.
     var configFile: String?

@@ -1,6 +1,6 @@
 /// How a node is written: `--node HOST[:name]` on the command line, `host` and `name` in the config file.
 package enum NodeSyntax {
-    package static let flag = "--node"
+    package static let flag = ListSetting.nodes.flag
     /// DNS limits (RFC 1035): a name of at most 253 characters in its dotted form, labels of at most 63.
     static let maxHostNameBytes = 253
     static let maxLabelBytes = 63

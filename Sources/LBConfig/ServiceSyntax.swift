@@ -1,7 +1,7 @@
 /// How a service is written: `--service NAME=LISTENPORT[:NODEPORT]` or `--service NAME=unix:PATH:NODEPORT` on the
 /// command line, `name`, `listenPort` or `listenPath`, and `nodePort` in the config file.
 enum ServiceSyntax {
-    static let flag = "--service"
+    static let flag = ListSetting.services.flag
     static let ports = 1...65535
     /// `sun_path` holds 108 bytes, the terminating NUL included.
     static let maxSocketPathBytes = 107

@@ -20,7 +20,7 @@ struct SettingSource {
             nodesName: NodeSyntax.flag, nodes: overrides.nodes,
             servicesName: ServiceSyntax.flag, services: overrides.services,
             allowName: AllowSyntax.flag, allow: overrides.allow,
-            name: \.flag, value: { $0.override(overrides) }
+            name: \.flag, value: { overrides.values[$0.flag] }
         )
     }
 

@@ -1,6 +1,7 @@
 public import LBBalancing
 public import Logging
 import Foundation
+import LBSystem
 import Synchronization
 
 /// The probe loop: one task per target (a node's P2P port, or with scope `service` each service's port too),
@@ -161,7 +162,7 @@ public final class HealthChecker: Sendable {
         while !Task.isCancelled {
             // Passive and active health together: a node taken out by failed connects comes back only through
             // the probe.
-            if target.service == nil, node.isFailedOut(now: MonotonicClockShim.now()), machine.isUp,
+            if target.service == nil, node.isFailedOut(now: MonotonicClock.nowMilliseconds()), machine.isUp,
                 let transition = machine.forceDown()
             {
                 since = Date()
@@ -220,14 +221,5 @@ public final class HealthChecker: Sendable {
         } else {
             logger.warning("node down", metadata: metadata)
         }
-    }
-}
-
-/// Monotonic milliseconds on the same clock as the forwarding workers (CLOCK_MONOTONIC_COARSE).
-enum MonotonicClockShim {
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }

@@ -1,4 +1,4 @@
-public import LBAdmin
+public import LBAdminServer
 import LBConfig
 import LBEngine
 import LBForwarding

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LBAdmin
+import LBAdminServer
+import LBJSONLog
 import LBConfig
 import Logging
 import TesseraLB
@@ -10,25 +11,7 @@ import TesseraLB
 /// Values are taken as text and checked in `resolve`, so a bad one gets the same one-line error and exit
 /// status 2 as any other invalid setting.
 struct AdminOptions: ParsableArguments {
-    @Option(
-        name: .customLong("admin"),
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "The admin listener (status page, /status, /metrics, node control), or off (default: 127.0.0.1:9990); also TESSERA_LB_ADMIN.",
-            valueName: "ADDR:PORT|off"
-        )
-    )
-    var admin: String?
-
-    @Option(
-        name: .customLong("admin-token"),
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "A token the node control endpoints require (Authorization: Bearer TOKEN); also TESSERA_LB_ADMIN_TOKEN.",
-            valueName: "TOKEN"
-        )
-    )
-    var adminToken: String?
+    @OptionGroup var access: AdminAccessOptions
 
     @Option(
         name: .customLong("admin-max-conns"),
@@ -65,14 +48,14 @@ struct AdminOptions: ParsableArguments {
     /// - Throws: `ConfigError` naming the flag, e.g. `invalid --admin "0.0.0.0:9990": ...`.
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AdminSettings {
         var settings = AdminSettings()
-        settings.token = try AdminSettings.token(flag: adminToken, environment: environment)
+        settings.token = try AdminSettings.token(flag: access.adminToken, environment: environment)
         // Each flag has a TESSERA_LB_ variable (for containers); the flag wins.
         func given(_ flag: String?, _ variable: String) -> (setting: String, value: String)? {
             if let flag { return ("--" + variable.dropFirst(11).lowercased().replacing("_", with: "-"), flag) }
             if let value = environment[variable], !value.isEmpty { return (variable, value) }
             return nil
         }
-        if case let (setting, admin)? = given(admin, "TESSERA_LB_ADMIN") {
+        if case let (setting, admin)? = given(access.admin, "TESSERA_LB_ADMIN") {
             settings.endpointGiven = true
             if admin == "off" {
                 settings.endpoint = nil
@@ -110,6 +93,30 @@ struct AdminOptions: ParsableArguments {
         settings.logConnections = logConnections
         return settings
     }
+}
+
+/// `--admin` and `--admin-token`: where the admin listener is and the token of its node control endpoints. `run`
+/// serves it there; `ctl` and `health` ask it there.
+struct AdminAccessOptions: ParsableArguments {
+    @Option(
+        name: .customLong("admin"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The admin listener (status page, /status, /metrics, node control); run also takes off (default: 127.0.0.1:9990); also TESSERA_LB_ADMIN.",
+            valueName: "ADDR:PORT|off"
+        )
+    )
+    var admin: String?
+
+    @Option(
+        name: .customLong("admin-token"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The token the node control endpoints require (Authorization: Bearer TOKEN); also TESSERA_LB_ADMIN_TOKEN.",
+            valueName: "TOKEN"
+        )
+    )
+    var adminToken: String?
 }
 
 /// The admin listener and log settings of `tessera-lb run`, checked.

@@ -9,7 +9,9 @@ struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate the configuration (config file, Tessera config files, environment, flags) and exit.",
-        discussion: "Takes the same options as run. Prints ok, or the first invalid setting and exits with status 2."
+        usage: RunOptions.usage("check-config"),
+        discussion: "Takes the same settings as run. Prints ok, or the first invalid setting and exits with status 2.\n\n"
+            + RunOptions.settingsHelp
     )
 
     @OptionGroup var options: RunOptions

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LBAdmin
+import LBAdminClient
+import LBAdminServer
 import LBConfig
 
 /// `tessera-lb ctl`: asks or steers a running balancer through its admin listener.
@@ -18,30 +19,18 @@ struct CtlCommand: ParsableCommand {
 
 /// The flags every `ctl` subcommand takes: where the admin listener is, and the token.
 struct CtlOptions: ParsableArguments {
-    @Option(
-        name: .customLong("admin"),
-        parsing: .unconditional,
-        help: ArgumentHelp("The balancer's admin listener (default: 127.0.0.1:9990); also TESSERA_LB_ADMIN.", valueName: "ADDR:PORT")
-    )
-    var admin: String?
-
-    @Option(
-        name: .customLong("admin-token"),
-        parsing: .unconditional,
-        help: ArgumentHelp("The balancer's --admin-token; also TESSERA_LB_ADMIN_TOKEN.", valueName: "TOKEN")
-    )
-    var adminToken: String?
+    @OptionGroup var access: AdminAccessOptions
 
     /// - Parameter timeoutMs: how long to wait for the answer, milliseconds.
     func client(timeoutMs: Int64 = 5_000) throws(ConfigError) -> AdminClient {
         let environment = ProcessInfo.processInfo.environment
         var endpoint = AdminEndpoint.standard
-        if let admin {
+        if let admin = access.admin {
             endpoint = try AdminSettings.parseEndpoint(admin, setting: "--admin")
         } else if let variable = environment["TESSERA_LB_ADMIN"], !variable.isEmpty, variable != "off" {
             endpoint = try AdminSettings.parseEndpoint(variable, setting: "TESSERA_LB_ADMIN")
         }
-        let token = try AdminSettings.token(flag: adminToken, environment: environment)
+        let token = try AdminSettings.token(flag: access.adminToken, environment: environment)
         return AdminClient(endpoint: endpoint, token: token, timeoutMs: timeoutMs)
     }
 }

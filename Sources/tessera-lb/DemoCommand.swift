@@ -1,6 +1,6 @@
 import ArgumentParser
 import Glibc
-import LBAdmin
+import LBAdminServer
 import LBConfig
 import LBStandIn
 import Logging

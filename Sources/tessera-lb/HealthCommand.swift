@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LBAdmin
+import LBAdminClient
 
 /// `tessera-lb health`: for Docker's HEALTHCHECK, Kubernetes probes and keepalived's `vrrp_script`. Exit 0 when
 /// the balancer on this host serves (accepts connections, is not stopping) and at least one node is up; 1

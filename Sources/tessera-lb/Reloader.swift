@@ -1,6 +1,5 @@
-import LBAdmin
+import LBAdminServer
 import LBConfig
-import LBTessera
 import Logging
 import TesseraLB
 
@@ -8,15 +7,13 @@ import TesseraLB
 /// the environment as it was at start, the flags) and applies it: on SIGHUP and on `POST /reload`. One log
 /// line per reload: what changed, or why the configuration was rejected (the running one stays).
 final class Reloader: Sendable {
-    private let file: String?
     private let overrides: ConfigOverrides
     private let environment: [String: String]
     private let balancer: Balancer
     private let logger: Logger
 
-    init(options: RunOptions, environment: [String: String], balancer: Balancer, logger: Logger) {
-        self.file = options.config
-        self.overrides = options.overrides()
+    init(overrides: ConfigOverrides, environment: [String: String], balancer: Balancer, logger: Logger) {
+        self.overrides = overrides
         self.environment = environment
         self.balancer = balancer
         self.logger = logger
@@ -35,9 +32,7 @@ final class Reloader: Sendable {
     func reload(from: String) -> ReloadOutcome {
         let config: BalancerConfig
         do {
-            config = try ConfigLoader.load(
-                file: file, overrides: overrides, environment: environment, importer: TesseraConfigImporter()
-            )
+            config = try RunOptions.load(overrides, environment: environment)
         } catch {
             return rejected("\(error)", from: from)
         }

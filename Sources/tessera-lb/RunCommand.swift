@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
-import LBAdmin
+import LBAdminServer
 import LBConfig
 import Logging
 import TesseraLB
@@ -10,7 +10,9 @@ import TesseraLB
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Balance TCP connections for each service over the nodes."
+        abstract: "Balance TCP connections for each service over the nodes.",
+        usage: RunOptions.usage("run", operating: " [<operating options>]"),
+        discussion: RunOptions.settingsHelp
     )
 
     @OptionGroup var options: RunOptions
@@ -21,7 +23,8 @@ struct RunCommand: ParsableCommand {
         let signals = SignalWaiter.blockTerminationAndReloadSignals()
         // A reload reads the environment the process started with (it cannot change in a running process).
         let environment = ConfigLoader.processEnvironment
-        let config = try options.loadConfig(environment: environment)
+        let overrides = try options.overrides()
+        let config = try RunOptions.load(overrides, environment: environment)
         let admin = try operating.resolve()
         if options.printConfig {
             print(ConfigWriter.json(config))
@@ -37,7 +40,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw StartError(message: error.description)
         }
-        let reloader = Reloader(options: options, environment: environment, balancer: balancer, logger: logger)
+        let reloader = Reloader(overrides: overrides, environment: environment, balancer: balancer, logger: logger)
         let adminServer: AdminServer?
         do {
             adminServer = try admin.startAdminServer(for: balancer, logger: logger) { from in

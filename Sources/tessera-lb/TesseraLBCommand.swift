@@ -17,6 +17,8 @@ struct TesseraLBCommand: ParsableCommand {
             try command.run()
         } catch let error as ConfigError {
             fail("tessera-lb: \(error)", status: 2)
+        } catch let error as CommandLineError {
+            fail("tessera-lb: \(error)", status: 2)
         } catch let error as StartError {
             fail("tessera-lb: \(error.message)", status: 1)
         } catch {

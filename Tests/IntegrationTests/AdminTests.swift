@@ -1,5 +1,5 @@
 import Foundation
-import LBAdmin
+import LBAdminServer
 import LBBalancing
 import LBConfig
 import LBHealth
@@ -477,7 +477,7 @@ struct AdminTests {
     }
 
     /// Set STATUS_PAGE_SCREENSHOT=/path/to/docs/status-page.png to keep the screenshot (docs/operations.md).
-    @Test("in a real browser the page renders, refreshes itself, and shows a node go down and come back", .timeLimit(.minutes(1)))
+    @Test("in a real browser the page renders, refreshes itself, and shows a node go down and come back", .tags(.browser), .timeLimit(.minutes(1)))
     func browser() throws {
         try #require(
             FileManager.default.isExecutableFile(atPath: Chromium.path),

@@ -7,7 +7,7 @@ import Testing
 /// suite already built (no second build), writes into a temp dir (not bench/results or docs/), and needs every
 /// contender's tool: `scripts/install-deps test` installs nginx with its stream module, haproxy and wrk, and a
 /// missing one fails the test instead of leaving a column out.
-@Suite("bench/run")
+@Suite("bench/run", .tags(.otherBalancers))
 struct BenchSmokeTests {
     static let contenders = [
         ("ceiling", "no proxy (ceiling)"), ("nginx-stream", "nginx stream"), ("nginx-ha", "nginx HA-guide http"),

@@ -1,5 +1,5 @@
 import Foundation
-import LBAdmin
+import LBAdminServer
 import LBGroup
 import LBStandIn
 import LBTestSupport

@@ -1,5 +1,5 @@
 import Foundation
-import LBAdmin
+import LBAdminServer
 import LBBalancing
 import LBConfig
 import LBHealth

@@ -286,6 +286,24 @@ struct CommandLineErrorTests {
         #expect(result.stderr.contains(names), "names the setting: \(result.stderr)")
     }
 
+    @Test("run --help and check-config --help list every setting of the table, with its value and default")
+    func helpListsSettings() throws {
+        let rows = SettingsTable.markdownTable().split(separator: "\n").dropFirst(2)
+        let flags = rows.compactMap { $0.firstMatch(of: /`(--[a-z-]+)/).map { String($0.1) } }
+        #expect(flags.count >= 45, "\(flags)")
+        for command in ["run", "check-config"] {
+            let result = try run([command, "--help"])
+            #expect(result.status == 0, "\(command): \(result.stderr)")
+            let listed = result.stdout.matches(of: /^  (--[a-z-]+)/.anchorsMatchLineEndings()).map { String($0.1) }
+            for flag in flags {
+                #expect(listed.contains(flag), "\(command) --help lists \(flag)")
+            }
+        }
+        let help = try run(["run", "--help"]).stdout
+        #expect(help.contains("--max-conns <N>") && help.contains("default: 16384"), "\(help)")
+        #expect(help.contains("--admin <ADDR:PORT|off>") && help.contains("--print-config"), "\(help)")
+    }
+
     @Test("a bad config file exits 2 naming the file and the field")
     func badConfigFile() throws {
         let path = NSTemporaryDirectory() + "tessera-lb-bad-\(getpid()).json"

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import LBAdmin
+import LBAdminServer
 import LBBalancing
 import LBConfig
 import LBStandIn

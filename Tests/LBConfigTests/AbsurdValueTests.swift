@@ -10,11 +10,11 @@ struct AbsurdValueTests {
         (ConfigOverrides(nodes: ["127.0.0.1"]), #"invalid --node "127.0.0.1": 127.0.0.1 port 9000 is this balancer's own listener for service p2p (listen 0.0.0.0); the node would be the balancer itself"#),
         (ConfigOverrides(nodes: ["10.0.0.1", "127.0.0.2:self"]), #"invalid --node "127.0.0.2:self": 127.0.0.2 port 9000 is this balancer's own listener for service p2p (listen 0.0.0.0); the node would be the balancer itself"#),
         (ConfigOverrides(nodes: ["localhost"], services: ["q2t=9101"]), #"invalid --node "localhost": localhost port 9101 is this balancer's own listener for service q2t (listen 0.0.0.0); the node would be the balancer itself"#),
-        (ConfigOverrides(nodes: ["0.0.0.0"], listen: "127.0.0.9"), #"invalid --node "0.0.0.0": 0.0.0.0 port 9000 is this balancer's own listener for service p2p (listen 127.0.0.9); the node would be the balancer itself"#),
-        (ConfigOverrides(nodes: ["127.0.0.9"], listen: "127.0.0.9"), #"invalid --node "127.0.0.9": 127.0.0.9 port 9000 is this balancer's own listener for service p2p (listen 127.0.0.9); the node would be the balancer itself"#),
+        (ConfigOverrides(nodes: ["0.0.0.0"], ["--listen": "127.0.0.9"]), #"invalid --node "0.0.0.0": 0.0.0.0 port 9000 is this balancer's own listener for service p2p (listen 127.0.0.9); the node would be the balancer itself"#),
+        (ConfigOverrides(nodes: ["127.0.0.9"], ["--listen": "127.0.0.9"]), #"invalid --node "127.0.0.9": 127.0.0.9 port 9000 is this balancer's own listener for service p2p (listen 127.0.0.9); the node would be the balancer itself"#),
         // :: takes IPv4 too.
-        (ConfigOverrides(nodes: ["127.0.0.1"], listen: "::"), #"invalid --node "127.0.0.1": 127.0.0.1 port 9000 is this balancer's own listener for service p2p (listen ::); the node would be the balancer itself"#),
-        (ConfigOverrides(nodes: ["::1"], listen: "::"), #"invalid --node "::1": ::1 port 9000 is this balancer's own listener for service p2p (listen ::); the node would be the balancer itself"#),
+        (ConfigOverrides(nodes: ["127.0.0.1"], ["--listen": "::"]), #"invalid --node "127.0.0.1": 127.0.0.1 port 9000 is this balancer's own listener for service p2p (listen ::); the node would be the balancer itself"#),
+        (ConfigOverrides(nodes: ["::1"], ["--listen": "::"]), #"invalid --node "::1": ::1 port 9000 is this balancer's own listener for service p2p (listen ::); the node would be the balancer itself"#),
         // A node port that is another service's listen port loops just the same.
         (ConfigOverrides(nodes: ["127.0.0.1"], services: ["a=7001:7002", "b=7002:7009"]), #"invalid --node "127.0.0.1": 127.0.0.1 port 7002 is this balancer's own listener for service b (listen 0.0.0.0); the node would be the balancer itself"#),
     ])
@@ -23,10 +23,10 @@ struct AbsurdValueTests {
     }
 
     @Test("a node that is not one of the balancer's listeners is accepted", arguments: [
-        ConfigOverrides(nodes: ["127.0.0.2"], listen: "127.0.0.1"),
+        ConfigOverrides(nodes: ["127.0.0.2"], ["--listen": "127.0.0.1"]),
         ConfigOverrides(nodes: ["127.0.0.1"], services: ["p2p=9000:9001"]),
         // An IPv4-only listener does not take ::1.
-        ConfigOverrides(nodes: ["::1"], listen: "0.0.0.0"),
+        ConfigOverrides(nodes: ["::1"], ["--listen": "0.0.0.0"]),
         ConfigOverrides(nodes: ["10.0.0.1"]),
         ConfigOverrides(nodes: ["127.0.0.1"], services: ["q2t=unix:/run/tm.ipc:9101"]),
     ])
@@ -52,7 +52,7 @@ struct AbsurdValueTests {
         ("-18446744073709551615", #"invalid --workers "-18446744073709551615": must be between 1 and 256"#),
     ])
     func integerForms(text: String, line: String) {
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: text)) == line)
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": text])) == line)
     }
 
     @Test("a --service port takes plain decimal digits only", arguments: ["+9000", "09000", "0x2328"])
@@ -98,10 +98,10 @@ struct AbsurdValueTests {
     }
 
     @Test("a probe answer no node can give is refused", arguments: [
-        (ConfigOverrides(nodes: ["10.0.0.1"], healthStatus: "100"), #"invalid --health-status "100": must be between 200 and 599"#),
-        (ConfigOverrides(nodes: ["10.0.0.1"], healthStatus: "204"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--health-status": "100"]), #"invalid --health-status "100": must be between 200 and 599"#),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--health-status": "204"]),
          #"invalid --health-status "204": a 204 answer has no body, so a body is never matched; give --health-body "" (or "expectBody": "") with --health-status 204"#),
-        (ConfigOverrides(nodes: ["10.0.0.1"], healthStatus: "304", healthBody: "up"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--health-status": "304", "--health-body": "up"]),
          #"invalid --health-body "up": a 304 answer has no body, so a body is never matched; give --health-body "" (or "expectBody": "") with --health-status 304"#),
     ])
     func impossibleProbe(overrides: ConfigOverrides, line: String) {
@@ -111,10 +111,10 @@ struct AbsurdValueTests {
     @Test("a probe body longer than the probe reads is refused; with the probe off it does not matter")
     func impossibleBody() {
         let body = String(repeating: "x", count: 65_537)
-        let line = rejection(ConfigOverrides(nodes: ["10.0.0.1"], healthBody: body)) ?? ""
+        let line = rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--health-body": body])) ?? ""
         #expect(line.hasPrefix("invalid --health-body "), "\(line.prefix(200))")
         #expect(line.hasSuffix(": is 65537 bytes; the probe reads at most 65536 bytes of the answer, so it never matches"))
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], healthEnabled: "false", healthBody: body)) == nil)
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], healthStatus: "204", healthBody: "")) == nil)
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--no-health": "false", "--health-body": body])) == nil)
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--health-status": "204", "--health-body": ""])) == nil)
     }
 }

@@ -13,17 +13,7 @@ struct ConfigWriterTests {
     @Test("a configuration with every setting changed loads back equal")
     func everySettingRoundTrip() throws {
         let ca = try temporaryFile(), certificate = try temporaryFile(), key = try temporaryFile()
-        let config = try loadIsolated(file: nil, overrides: ConfigOverrides(
-            nodes: ["10.0.0.1:a", "[2001:db8::2]:b", "tessera-3.example.com", "::1"],
-            listen: "::", services: ["p2p=19000:9000", "q2t=unix:/run/quorum \"x\"/tm.ipc:9101"], workers: "7",
-            balance: "leastconn", maxConns: "99", connectTimeoutMs: "1", idleTimeoutMs: "86400000", maxFails: "1000",
-            failTimeoutMs: "1", forward: "splice", pipeSize: "4096", nodeUserTimeoutMs: "0", nodeKeepaliveSeconds: "0",
-            allDown: "least-recently-failed", healthEnabled: "false", healthPort: "9080", healthPath: "/partyinfo/keys",
-            healthStatus: "204", healthBody: "line\n\"quoted\"\\ \u{1}", healthIntervalMs: "10", healthFastIntervalMs: "3600000",
-            healthTimeoutMs: "600000", healthRise: "100", healthFall: "1", healthInitial: "down", healthScope: "service",
-            onMarkedDown: "keep", healthCA: ca.path, healthCert: certificate.path, healthKey: key.path,
-            healthServerName: "lb.example.com", healthInsecure: "true"
-        ))
+        let config = try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1:a", "[2001:db8::2]:b", "tessera-3.example.com", "::1"], services: ["p2p=19000:9000", "q2t=unix:/run/quorum \"x\"/tm.ipc:9101"], ["--listen": "::", "--workers": "7", "--balance": "leastconn", "--max-conns": "99", "--connect-timeout": "1", "--idle-timeout": "86400000", "--max-fails": "1000", "--fail-timeout": "1", "--forward": "splice", "--pipe-size": "4096", "--node-user-timeout": "0", "--node-keepalive": "0", "--all-down": "least-recently-failed", "--no-health": "false", "--health-port": "9080", "--health-path": "/partyinfo/keys", "--health-status": "204", "--health-body": "line\n\"quoted\"\\ \u{1}", "--health-interval": "10", "--health-fast-interval": "3600000", "--health-timeout": "600000", "--health-rise": "100", "--health-fall": "1", "--health-initial": "down", "--health-scope": "service", "--on-marked-down": "keep", "--health-ca": ca.path, "--health-cert": certificate.path, "--health-key": key.path, "--health-server-name": "lb.example.com", "--health-insecure": "true"]))
         let printed = try TemporaryConfigFile(ConfigWriter.json(config))
         #expect(try loadIsolated(file: printed.path, overrides: ConfigOverrides()) == config)
     }

@@ -83,7 +83,7 @@ struct EnvironmentTests {
     func precedence() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "workers": 2, "maxConns": 10, "balance": "leastconn"}"#)
         let config = try loadIsolated(
-            file: file.path, overrides: ConfigOverrides(maxConns: "30"),
+            file: file.path, overrides: ConfigOverrides(["--max-conns": "30"]),
             environment: ["TESSERA_LB_WORKERS": "4", "TESSERA_LB_MAX_CONNS": "20"]
         )
         #expect(config.workers == 4)
@@ -153,7 +153,7 @@ struct EnvironmentTests {
 
     @Test("a bad environment value is reported even when a flag overrides it")
     func environmentCheckedBeforeFlags() {
-        #expect(rejection(environment: ["TESSERA_LB_WORKERS": "0"], ConfigOverrides(nodes: ["10.0.0.1"], workers: "4")) ==
+        #expect(rejection(environment: ["TESSERA_LB_WORKERS": "0"], ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": "4"])) ==
             #"invalid TESSERA_LB_WORKERS "0": must be between 1 and 256"#)
     }
 }

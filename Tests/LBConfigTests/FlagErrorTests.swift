@@ -4,27 +4,27 @@ import Testing
 @Suite("Flag errors")
 struct FlagErrorTests {
     @Test("a bad single-valued flag is named with its value and its rule", arguments: [
-        (ConfigOverrides(workers: "0"), #"invalid --workers "0": must be between 1 and 256"#),
-        (ConfigOverrides(workers: "257"), #"invalid --workers "257": must be between 1 and 256"#),
-        (ConfigOverrides(workers: "abc"), #"invalid --workers "abc": must be an integer between 1 and 256"#),
-        (ConfigOverrides(workers: "4.5"), #"invalid --workers "4.5": must be an integer between 1 and 256"#),
-        (ConfigOverrides(maxConns: "0"), #"invalid --max-conns "0": must be between 1 and 1000000"#),
-        (ConfigOverrides(connectTimeoutMs: "0"),
+        (ConfigOverrides(["--workers": "0"]), #"invalid --workers "0": must be between 1 and 256"#),
+        (ConfigOverrides(["--workers": "257"]), #"invalid --workers "257": must be between 1 and 256"#),
+        (ConfigOverrides(["--workers": "abc"]), #"invalid --workers "abc": must be an integer between 1 and 256"#),
+        (ConfigOverrides(["--workers": "4.5"]), #"invalid --workers "4.5": must be an integer between 1 and 256"#),
+        (ConfigOverrides(["--max-conns": "0"]), #"invalid --max-conns "0": must be between 1 and 1000000"#),
+        (ConfigOverrides(["--connect-timeout": "0"]),
          #"invalid --connect-timeout "0": must be between 1 and 600000 milliseconds"#),
-        (ConfigOverrides(idleTimeoutMs: "-1"),
+        (ConfigOverrides(["--idle-timeout": "-1"]),
          #"invalid --idle-timeout "-1": must be between 0 and 86400000 milliseconds (0 is off)"#),
-        (ConfigOverrides(maxFails: "1001"),
+        (ConfigOverrides(["--max-fails": "1001"]),
          #"invalid --max-fails "1001": must be between 0 and 1000 (0 turns passive health checks off)"#),
-        (ConfigOverrides(failTimeoutMs: "3600001"),
+        (ConfigOverrides(["--fail-timeout": "3600001"]),
          #"invalid --fail-timeout "3600001": must be between 1 and 3600000 milliseconds"#),
-        (ConfigOverrides(pipeSize: "4095"), #"invalid --pipe-size "4095": must be between 4096 and 67108864 bytes"#),
-        (ConfigOverrides(pipeSize: "64k"), #"invalid --pipe-size "64k": must be an integer between 4096 and 67108864 bytes"#),
-        (ConfigOverrides(balance: "random"), #"invalid --balance "random": must be roundrobin or leastconn"#),
-        (ConfigOverrides(forward: "zerocopy"), #"invalid --forward "zerocopy": must be splice, copy or auto"#),
-        (ConfigOverrides(engine: "uring"), #"invalid --engine "uring": must be epoll, io_uring or auto"#),
-        (ConfigOverrides(listen: "localhost"),
+        (ConfigOverrides(["--pipe-size": "4095"]), #"invalid --pipe-size "4095": must be between 4096 and 67108864 bytes"#),
+        (ConfigOverrides(["--pipe-size": "64k"]), #"invalid --pipe-size "64k": must be an integer between 4096 and 67108864 bytes"#),
+        (ConfigOverrides(["--balance": "random"]), #"invalid --balance "random": must be roundrobin or leastconn"#),
+        (ConfigOverrides(["--forward": "zerocopy"]), #"invalid --forward "zerocopy": must be splice, copy or auto"#),
+        (ConfigOverrides(["--engine": "uring"]), #"invalid --engine "uring": must be epoll, io_uring or auto"#),
+        (ConfigOverrides(["--listen": "localhost"]),
          #"invalid --listen "localhost": must be an IPv4 or IPv6 address such as 0.0.0.0, :: or 127.0.0.1, not a host name"#),
-        (ConfigOverrides(listen: "10.0.0.256"),
+        (ConfigOverrides(["--listen": "10.0.0.256"]),
          #"invalid --listen "10.0.0.256": must be an IPv4 or IPv6 address such as 0.0.0.0, :: or 127.0.0.1, not a host name"#),
     ])
     func scalar(flags: ConfigOverrides, line: String) {
@@ -105,14 +105,14 @@ struct FlagErrorTests {
 
     @Test("a value with a line break still gives one line, the break escaped")
     func oneLine() {
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: "4\n5")) ==
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": "4\n5"])) ==
             #"invalid --workers "4\n5": must be an integer between 1 and 256"#)
     }
 
     @Test("ConfigError keeps the setting, the value and the problem apart")
     func errorFields() throws {
         #expect(throws: ConfigError(setting: "--workers", value: "0", problem: "must be between 1 and 256")) {
-            try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], workers: "0"))
+            try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": "0"]))
         }
     }
 }
@@ -122,7 +122,7 @@ struct ErrorLineTests {
     @Test("line and paragraph separators, NEL, bidi overrides and control characters in a value are escaped",
           arguments: ["\u{2028}", "\u{2029}", "\u{85}", "\u{202E}", "\u{200B}", "\u{1B}[31m", "\r", "\n", "\u{7F}"])
     func oneLine(character: String) throws {
-        let line = try #require(rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: "4\(character)2")))
+        let line = try #require(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": "4\(character)2"])))
         let breaking: Set<UInt32> = [0x0A, 0x0B, 0x0C, 0x0D, 0x1B, 0x7F, 0x85, 0x2028, 0x2029, 0x202E, 0x200B]
         #expect(!line.unicodeScalars.contains { breaking.contains($0.value) }, "one line, nothing invisible: \(line.debugDescription)")
         #expect(line.hasPrefix(#"invalid --workers "4\"#), "\(line.debugDescription)")
@@ -130,14 +130,14 @@ struct ErrorLineTests {
 
     @Test("the escapes say which character it was")
     func escapes() {
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: "4\u{2028}\u{202E}\n\"")) ==
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": "4\u{2028}\u{202E}\n\""])) ==
             #"invalid --workers "4\u{2028}\u{202E}\n\"": must be an integer between 1 and 256"#)
     }
 
     @Test("a huge value is cut after 256 characters, its length said")
     func hugeValue() {
         let value = String(repeating: "9", count: 10_000_000)
-        let line = rejection(ConfigOverrides(nodes: ["10.0.0.1"], workers: value))
+        let line = rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": value]))
         #expect(line == "invalid --workers \"\(String(repeating: "9", count: 256))\"... (10000000 bytes): must be between 1 and 256")
     }
 

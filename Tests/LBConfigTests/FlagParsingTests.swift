@@ -43,11 +43,7 @@ struct FlagParsingTests {
 
     @Test("every single-valued flag sets its setting")
     func scalarFlags() throws {
-        let config = try loadIsolated(file: nil, overrides: ConfigOverrides(
-            nodes: ["10.0.0.1"], listen: "::", workers: "4", balance: "leastconn", maxConns: "100",
-            connectTimeoutMs: "250", idleTimeoutMs: "60000", maxFails: "0", failTimeoutMs: "10000",
-            forward: "splice", pipeSize: "1048576"
-        ))
+        let config = try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], ["--listen": "::", "--workers": "4", "--balance": "leastconn", "--max-conns": "100", "--connect-timeout": "250", "--idle-timeout": "60000", "--max-fails": "0", "--fail-timeout": "10000", "--forward": "splice", "--pipe-size": "1048576"]))
         #expect(config.listenAddress == "::")
         #expect(config.workers == 4)
         #expect(config.balance == .leastconn)
@@ -61,10 +57,8 @@ struct FlagParsingTests {
     }
 
     @Test("range limits themselves are accepted", arguments: [
-        ConfigOverrides(nodes: ["10.0.0.1"], workers: "1", maxConns: "1", connectTimeoutMs: "1", idleTimeoutMs: "0",
-                        maxFails: "0", failTimeoutMs: "1", pipeSize: "4096"),
-        ConfigOverrides(nodes: ["10.0.0.1"], workers: "256", maxConns: "1000000", connectTimeoutMs: "600000",
-                        idleTimeoutMs: "86400000", maxFails: "1000", failTimeoutMs: "3600000", pipeSize: "1048576"),
+        ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": "1", "--max-conns": "1", "--connect-timeout": "1", "--idle-timeout": "0", "--max-fails": "0", "--fail-timeout": "1", "--pipe-size": "4096"]),
+        ConfigOverrides(nodes: ["10.0.0.1"], ["--workers": "256", "--max-conns": "1000000", "--connect-timeout": "600000", "--idle-timeout": "86400000", "--max-fails": "1000", "--fail-timeout": "3600000", "--pipe-size": "1048576"]),
         ConfigOverrides(nodes: (1...64).map { "10.0.0.\($0)" }),
     ])
     func limits(overrides: ConfigOverrides) {

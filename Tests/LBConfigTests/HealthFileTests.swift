@@ -140,7 +140,7 @@ struct HealthFileTests {
     func pairAcrossSources() throws {
         let certificate = try temporaryFile(), key = try temporaryFile()
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "health": {"tls": {"keyFile": "\#(key.path)"}}}"#)
-        let tls = try loadIsolated(file: file.path, overrides: ConfigOverrides(healthCert: certificate.path)).health.tls
+        let tls = try loadIsolated(file: file.path, overrides: ConfigOverrides(["--health-cert": certificate.path])).health.tls
         #expect(tls?.certificateFile == certificate.path)
         #expect(tls?.keyFile == key.path)
     }

@@ -20,20 +20,18 @@ struct NodeSocketSettingsTests {
         #expect(fromFile.nodeUserTimeoutMs == 0)
         #expect(fromFile.nodeKeepaliveSeconds == 0)
         #expect(fromFile.allDown == .leastRecentlyFailed)
-        let flagged = try loadIsolated(file: file.path, overrides: ConfigOverrides(
-            nodeUserTimeoutMs: "5000", nodeKeepaliveSeconds: "60", allDown: "refuse"
-        ))
+        let flagged = try loadIsolated(file: file.path, overrides: ConfigOverrides(["--node-user-timeout": "5000", "--node-keepalive": "60", "--all-down": "refuse"]))
         #expect(flagged.nodeUserTimeoutMs == 5000)
         #expect(flagged.nodeKeepaliveSeconds == 60)
         #expect(flagged.allDown == .refuse)
     }
 
     @Test("bad values name the flag and the range", arguments: [
-        (ConfigOverrides(nodeUserTimeoutMs: "600001"),
+        (ConfigOverrides(["--node-user-timeout": "600001"]),
          #"invalid --node-user-timeout "600001": must be between 0 and 600000 milliseconds (0 keeps the kernel's default)"#),
-        (ConfigOverrides(nodeKeepaliveSeconds: "32768"),
+        (ConfigOverrides(["--node-keepalive": "32768"]),
          #"invalid --node-keepalive "32768": must be between 0 and 32767 seconds (0 is off)"#),
-        (ConfigOverrides(allDown: "random"), #"invalid --all-down "random": must be refuse or least-recently-failed"#),
+        (ConfigOverrides(["--all-down": "random"]), #"invalid --all-down "random": must be refuse or least-recently-failed"#),
     ])
     func badValue(overrides: ConfigOverrides, line: String) {
         var overrides = overrides

@@ -7,7 +7,7 @@ struct PrecedenceTests {
     @Test("a flag overrides the file's value; the file's other values stay")
     func flagOverridesFile() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "workers": 4, "listen": "127.0.0.1", "balance": "leastconn"}"#)
-        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides(workers: "8", balance: "roundrobin"))
+        let config = try loadIsolated(file: file.path, overrides: ConfigOverrides(["--workers": "8", "--balance": "roundrobin"]))
         #expect(config.workers == 8)
         #expect(config.balance == .roundrobin)
         #expect(config.listenAddress == "127.0.0.1")
@@ -47,7 +47,7 @@ struct PrecedenceTests {
     @Test("a bad value in the file is reported even when a flag overrides it")
     func fileCheckedBeforeFlags() throws {
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "workers": 0}"#)
-        #expect(rejection(file: file.path, ConfigOverrides(workers: "4")) ==
+        #expect(rejection(file: file.path, ConfigOverrides(["--workers": "4"])) ==
             #"invalid workers "0" in \#(file.path): must be between 1 and 256"#)
     }
 }

@@ -12,9 +12,9 @@ struct SpecialFileTests {
         let fifo = try FIFO()
         let path = fifo.path
         let cases: [(ConfigOverrides, String)] = [
-            (ConfigOverrides(nodes: ["10.0.0.1"], healthCA: path), "--health-ca"),
-            (ConfigOverrides(nodes: ["10.0.0.1"], healthCert: path), "--health-cert"),
-            (ConfigOverrides(nodes: ["10.0.0.1"], healthKey: path), "--health-key"),
+            (ConfigOverrides(nodes: ["10.0.0.1"], ["--health-ca": path]), "--health-ca"),
+            (ConfigOverrides(nodes: ["10.0.0.1"], ["--health-cert": path]), "--health-cert"),
+            (ConfigOverrides(nodes: ["10.0.0.1"], ["--health-key": path]), "--health-key"),
         ]
         for (overrides, flag) in cases {
             let line = fifo.finishes { rejection(overrides) }
@@ -56,7 +56,7 @@ struct SpecialFileTests {
             #"invalid --config "\#(file.path)": the file is 67108864 bytes; at most 16777216 bytes (16 MiB) are read"#)
         let pem = try TemporaryConfigFile("")
         #expect(truncate(pem.path, 17 << 20) == 0)
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], healthCA: pem.path)) ==
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--health-ca": pem.path])) ==
             #"invalid --health-ca "\#(pem.path)": the file is 17825792 bytes; at most 16777216 bytes (16 MiB) are read"#)
     }
 

@@ -90,8 +90,8 @@ struct UnixServiceTests {
 struct UnixSocketAccessSettingTests {
     @Test("--unix-mode takes octal permission bits; the file and the variable take the same text")
     func mode() throws {
-        #expect(try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], unixMode: "0660")).unixMode == 0o660)
-        #expect(try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], unixMode: "666")).unixMode == 0o666)
+        #expect(try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-mode": "0660"])).unixMode == 0o660)
+        #expect(try loadIsolated(file: nil, overrides: ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-mode": "666"])).unixMode == 0o666)
         #expect(try loadIsolated(file: nil, overrides: oneNode, environment: ["TESSERA_LB_UNIX_MODE": "0600"]).unixMode == 0o600)
         let file = try TemporaryConfigFile(#"{"nodes": ["10.0.0.1"], "unixMode": "0640", "unixOwner": "0:0"}"#)
         let config = try loadIsolated(file: file.path, overrides: ConfigOverrides())
@@ -101,17 +101,17 @@ struct UnixSocketAccessSettingTests {
     }
 
     @Test("a bad --unix-mode or --unix-owner is named", arguments: [
-        (ConfigOverrides(nodes: ["10.0.0.1"], unixMode: "rw-rw----"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-mode": "rw-rw----"]),
          #"invalid --unix-mode "rw-rw----": must be permission bits in octal, such as 0660 or 0666, at most 0777"#),
-        (ConfigOverrides(nodes: ["10.0.0.1"], unixMode: "0800"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-mode": "0800"]),
          #"invalid --unix-mode "0800": must be permission bits in octal, such as 0660 or 0666, at most 0777"#),
-        (ConfigOverrides(nodes: ["10.0.0.1"], unixMode: "1777"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-mode": "1777"]),
          #"invalid --unix-mode "1777": must be permission bits in octal, such as 0660 or 0666, at most 0777"#),
-        (ConfigOverrides(nodes: ["10.0.0.1"], unixOwner: "no-such-user-tlb"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-owner": "no-such-user-tlb"]),
          #"invalid --unix-owner "no-such-user-tlb": no user named "no-such-user-tlb" on this host"#),
-        (ConfigOverrides(nodes: ["10.0.0.1"], unixOwner: "root:no-such-group-tlb"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-owner": "root:no-such-group-tlb"]),
          #"invalid --unix-owner "root:no-such-group-tlb": no group named "no-such-group-tlb" on this host"#),
-        (ConfigOverrides(nodes: ["10.0.0.1"], unixOwner: ":"),
+        (ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-owner": ":"]),
          #"invalid --unix-owner ":": expected USER, USER:GROUP or :GROUP, by name or number"#),
     ])
     func bad(overrides: ConfigOverrides, line: String) {
@@ -120,9 +120,9 @@ struct UnixSocketAccessSettingTests {
 
     @Test("names and numbers both resolve; a group alone is allowed")
     func owners() {
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], unixOwner: "root")) == nil)
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], unixOwner: "root:root")) == nil)
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], unixOwner: ":0")) == nil)
-        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], unixOwner: "1000:1000")) == nil)
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-owner": "root"])) == nil)
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-owner": "root:root"])) == nil)
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-owner": ":0"])) == nil)
+        #expect(rejection(ConfigOverrides(nodes: ["10.0.0.1"], ["--unix-owner": "1000:1000"])) == nil)
     }
 }

@@ -27,7 +27,7 @@ struct TesseraPrecedenceTests {
     @Test("the environment and the flags override what the Tessera files give")
     func underEnvironmentAndFlags() throws {
         let config = try load(
-            ConfigOverrides(services: ["p2p=9000:9001"], tesseraConfigs: files, healthPort: "9081"),
+            ConfigOverrides(services: ["p2p=9000:9001"], tesseraConfigs: files, ["--health-port": "9081"]),
             environment: ["TESSERA_LB_HEALTH_PORT": "9102", "TESSERA_LB_HEALTH_PATH": "/version"]
         )
         #expect(config.services == [BalancerConfig.Service(name: "p2p", listenPort: 9000, nodePort: 9001)])

@@ -73,7 +73,7 @@ struct ProbeTLSTests {
     @Test("PEM files given by flags take the place of a keystore")
     func keystoreReplacedByFlags() throws {
         let file = try node(#""clientKeyStore": "/config/tls/client.jks", "clientTrustStore": "/config/tls/trust.jks""#)
-        let tls = try load(ConfigOverrides(tesseraConfigs: [file], healthCA: ca, healthCert: certificate, healthKey: key)).health.tls
+        let tls = try load(ConfigOverrides(tesseraConfigs: [file], ["--health-ca": ca, "--health-cert": certificate, "--health-key": key])).health.tls
         #expect(tls?.caFile == ca)
         #expect(tls?.certificateFile == certificate)
         #expect(tls?.serverName == "lb.example.com")
@@ -82,7 +82,7 @@ struct ProbeTLSTests {
     @Test("with the probe off, TLS files the balancer cannot read do not matter")
     func healthOff() throws {
         let file = try node(#""clientKeyStore": "/config/tls/client.jks""#)
-        #expect(try !load(ConfigOverrides(tesseraConfigs: [file], healthEnabled: "false")).health.enabled)
+        #expect(try !load(ConfigOverrides(tesseraConfigs: [file], ["--no-health": "false"])).health.enabled)
     }
 
     @Test("a certificate path that does not exist on the balancer's host names the Tessera field")
@@ -91,7 +91,7 @@ struct ProbeTLSTests {
         #expect(rejection(ConfigOverrides(tesseraConfigs: [file])) ==
             #"invalid serverConfigs[1].sslConfig.clientTlsKeyPath "/config/tls/p2p.key" in \#(file): cannot read it: "#
                 + "No such file or directory")
-        #expect(rejection(ConfigOverrides(tesseraConfigs: [file], healthKey: key)) == nil)
+        #expect(rejection(ConfigOverrides(tesseraConfigs: [file], ["--health-key": key])) == nil)
     }
 
     @Test("a FIFO as the sslConfig's key is refused at once, naming the Tessera field, instead of blocking")

@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where the admin listener binds, or where `tessera-lb ctl` finds it: an IP literal and a port.
 public struct AdminEndpoint: Sendable, Equatable, CustomStringConvertible {
@@ -40,7 +44,7 @@ public struct AdminEndpoint: Sendable, Equatable, CustomStringConvertible {
             return nil
         }
         let literal = host == "localhost" ? "127.0.0.1" : String(host)
-        guard Self.isIPLiteral(literal) else {
+        guard IPAddressLiteral.isIP(literal) else {
             problem = "\"\(host)\" is not an IPv4 or IPv6 address"
             return nil
         }
@@ -60,10 +64,4 @@ public struct AdminEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     /// `HOST:PORT`, with brackets around an IPv6 literal (a URL authority).
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-
-    static func isIPLiteral(_ text: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
-    }
 }

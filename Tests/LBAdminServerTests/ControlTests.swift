@@ -2,7 +2,7 @@ import LBBalancing
 import Synchronization
 import Testing
 
-@testable import LBAdmin
+@testable import LBAdminServer
 
 @Suite("node control over the admin routes")
 struct ControlTests {

@@ -1,3 +1,4 @@
+public import LBConfig
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1

@@ -1,5 +1,6 @@
 import Foundation
 import LBBalancing
+import LBConfig
 import LBSystem
 public import Logging
 
@@ -229,7 +230,7 @@ public final class AdminRoutes: Sendable {
         } else if let colon = name.lastIndex(of: ":"), name.firstIndex(of: ":") == colon {
             name = name[..<colon]
         }
-        return name == "localhost" || AdminEndpoint.isIPLiteral(String(name))
+        return name == "localhost" || IPAddressLiteral.isIP(String(name))
     }
 
     /// Compares without stopping at the first difference, so the time taken does not tell how much of a

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import LBAdmin
+import LBConfig
 
 @Suite("admin addresses")
 struct EndpointTests {

@@ -2,7 +2,7 @@ import Foundation
 import LBBalancing
 import Testing
 
-@testable import LBAdmin
+@testable import LBAdminServer
 
 @Suite("the status page and JSON")
 struct StatusPageTests {

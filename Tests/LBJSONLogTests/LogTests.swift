@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 import Testing
 
-@testable import LBAdmin
+@testable import LBJSONLog
 
 @Suite("JSON log lines")
 struct LogTests {

@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 import Testing
 
-@testable import LBAdmin
+@testable import LBAdminServer
 
 /// `POST /reload` and what the admin listener shows across a reload.
 @Suite("reload over the admin routes")

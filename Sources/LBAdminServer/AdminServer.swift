@@ -1,4 +1,5 @@
 import Dispatch
+public import LBConfig
 import LBSystem
 public import Logging
 import NIOCore

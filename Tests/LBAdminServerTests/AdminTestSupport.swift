@@ -3,7 +3,7 @@ import LBBalancing
 import Logging
 import Synchronization
 
-@testable import LBAdmin
+@testable import LBAdminServer
 @testable import LBForwarding
 @testable import LBHealth
 
