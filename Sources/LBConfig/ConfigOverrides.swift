@@ -56,6 +56,8 @@ public struct ConfigOverrides: Sendable, Equatable {
     public var groupCheckIntervalMs: String?
     /// `--group-policy report|hold-out`
     public var groupPolicy: String?
+    /// `--mirror-partyinfo on|off`
+    public var mirrorPartyinfo: String?
     /// `--tessera-config FILE`, repeatable: a Tessera node's own config file, one per node.
     public var tesseraConfigs: [String]
     /// `"false"` for `--no-health`.
@@ -121,6 +123,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         allow: [String] = [],
         groupCheckIntervalMs: String? = nil,
         groupPolicy: String? = nil,
+        mirrorPartyinfo: String? = nil,
         tesseraConfigs: [String] = [],
         healthEnabled: String? = nil,
         healthPort: String? = nil,
@@ -166,6 +169,7 @@ public struct ConfigOverrides: Sendable, Equatable {
         self.allow = allow
         self.groupCheckIntervalMs = groupCheckIntervalMs
         self.groupPolicy = groupPolicy
+        self.mirrorPartyinfo = mirrorPartyinfo
         self.tesseraConfigs = tesseraConfigs
         self.healthEnabled = healthEnabled
         self.healthPort = healthPort

@@ -75,6 +75,7 @@ extension ScalarSetting {
         integer("groupCheckIntervalMs", flag: "--group-check-interval", range: 0...86_400_000, unit: "milliseconds",
                 note: "0 is off", override: { $0.groupCheckIntervalMs }, \.groupCheckIntervalMs),
         choice("groupPolicy", flag: "--group-policy", override: { $0.groupPolicy }, \.groupPolicy),
+        choice("mirrorPartyinfo", flag: "--mirror-partyinfo", override: { $0.mirrorPartyinfo }, \.mirrorPartyinfo),
         ScalarSetting(
             fileKey: "unixMode", flag: "--unix-mode", variable: "TESSERA_LB_UNIX_MODE", fileType: .string,
             override: { $0.unixMode },

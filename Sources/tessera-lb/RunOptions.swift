@@ -214,6 +214,15 @@ struct RunOptions: ParsableArguments {
     var groupPolicy: String?
 
     @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "on or off: send every POST /partyinfo on the p2p service to the other nodes that are up too (default: on).",
+            valueName: "on|off"
+        )
+    )
+    var mirrorPartyinfo: String?
+
+    @Option(
         name: .customLong("tessera-config"),
         parsing: .unconditionalSingleValue,
         help: ArgumentHelp(
@@ -415,6 +424,7 @@ struct RunOptions: ParsableArguments {
             allow: allow,
             groupCheckIntervalMs: groupCheckInterval,
             groupPolicy: groupPolicy,
+            mirrorPartyinfo: mirrorPartyinfo,
             tesseraConfigs: tesseraConfigs,
             healthEnabled: noHealth ? "false" : nil,
             healthPort: healthPort,
