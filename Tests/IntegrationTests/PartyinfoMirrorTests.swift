@@ -179,6 +179,24 @@ struct PartyinfoMirrorTests {
         #expect(try balancer.status().mirror.requests == 2)
     }
 
+    @Test("a partyinfo request over the 1 MiB bound is forwarded whole but not mirrored, and counted as dropped", arguments: allEngines)
+    func oversized(_ path: DataPath) throws {
+        let group = try StandInGroup(count: 2, speaks: Self.speaks)
+        defer { group.stop() }
+        let balancer = try start(group, path)
+        defer { balancer.process.stop() }
+        let socket = try TestSocket(host: "127.0.0.1", port: balancer.p2p)
+        // Not a partyinfo the node can decode (it answers 400), but whole: the node read every byte of it.
+        let answer = try HTTPExchange.post("/partyinfo", body: [UInt8](repeating: 0x41, count: 2 << 20), contentType: "application/octet-stream", on: socket)
+        #expect(answer.status == 400 && answer.body == "malformed partyinfo", "\(answer.status) \(answer.body)")
+        // The connection goes on, and the next partyinfo on it is mirrored.
+        #expect(try HTTPExchange.post("/partyinfo", body: Self.partyinfo(), contentType: "application/octet-stream", on: socket).status == 200)
+        #expect(eventually(within: 5) { Self.everyNodeKnows(Self.remoteKey, group) })
+        #expect(eventually(within: 5) { (try? balancer.status().mirror.copies) == 1 })
+        let mirror = try balancer.status().mirror
+        #expect(mirror.requests == 2 && mirror.dropped == 1 && mirror.failed == 0, "\(mirror)")
+    }
+
     /// Reads `count` answers (Content-Length bodies) that may arrive together, in order: (status, body).
     static func answers(_ count: Int, from socket: TestSocket) throws -> [(status: Int, body: String)] {
         var buffer: [UInt8] = []
