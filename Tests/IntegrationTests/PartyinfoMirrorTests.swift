@@ -83,6 +83,8 @@ struct PartyinfoMirrorTests {
         let metrics = try balancer.metrics()
         #expect(metrics.contains(#"tessera_lb_worker_partyinfo_copies_total{worker="0",result="ok"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"tessera_lb_worker_partyinfo_requests_total{worker="0"} 1"#))
+        let page = try HTTPExchange.get("/", on: TestSocket(host: "127.0.0.1", port: balancer.admin), close: true).body
+        #expect(page.contains("Partyinfo mirroring: 1 requests, 1 copies sent, 0 failed, 0 dropped"), "the status page says it")
     }
 
     @Test("without mirroring, about half of the same sends fail with 404 Recipient not found")
