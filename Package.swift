@@ -113,6 +113,7 @@ let package = Package(
         .testTarget(name: "LBSystemTests", dependencies: ["LBSystem", "LBTestSupport"]),
         .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
         .testTarget(name: "LBGroupTests", dependencies: ["LBGroup"]),
+        .testTarget(name: "LBForwardingTests", dependencies: ["LBForwarding"]),
         .testTarget(
             name: "LBHealthTests",
             dependencies: [

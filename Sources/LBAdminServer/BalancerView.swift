@@ -57,6 +57,8 @@ public struct BalancerView: Sendable {
     public var isStopping: @Sendable () -> Bool
     /// What the last group check found; nil when the check is off.
     public var groupReport: @Sendable () -> GroupChecker.Report?
+    /// Whether `POST /partyinfo` on the `p2p` service is mirrored to the other nodes.
+    public var mirrorPartyinfo: Bool
 
     public init(
         services: [Service],
@@ -73,7 +75,8 @@ public struct BalancerView: Sendable {
         nodesChanged: @escaping @Sendable () -> Void,
         isAccepting: @escaping @Sendable () -> Bool = { true },
         isStopping: @escaping @Sendable () -> Bool = { false },
-        groupReport: @escaping @Sendable () -> GroupChecker.Report? = { nil }
+        groupReport: @escaping @Sendable () -> GroupChecker.Report? = { nil },
+        mirrorPartyinfo: Bool = false
     ) {
         self.services = services
         self.nodes = nodes
@@ -90,6 +93,7 @@ public struct BalancerView: Sendable {
         self.isAccepting = isAccepting
         self.isStopping = isStopping
         self.groupReport = groupReport
+        self.mirrorPartyinfo = mirrorPartyinfo
     }
 
     /// The index of the node called `name`.

@@ -229,6 +229,31 @@ enum MetricsPage {
         ) {
             $0.refusedByAllowlist.load(ordering: .relaxed)
         }
+        perWorker(
+            "tessera_lb_worker_partyinfo_requests_total", .counter,
+            "POST /partyinfo requests seen on the p2p service (partyinfo mirroring)."
+        ) {
+            $0.partyinfoRequests.load(ordering: .relaxed)
+        }
+        out.family(
+            "tessera_lb_worker_partyinfo_copies_total", .counter,
+            "Copies of POST /partyinfo sent to the other nodes: result ok (answered 2xx), failed, or dropped (a bound was reached; one per request)."
+        )
+        for (w, c) in counters.enumerated() {
+            let results = [
+                ("ok", c.partyinfoCopies.load(ordering: .relaxed)), ("failed", c.partyinfoCopyFailures.load(ordering: .relaxed)),
+                ("dropped", c.partyinfoDropped.load(ordering: .relaxed)),
+            ]
+            for (result, value) in results {
+                out.sample("tessera_lb_worker_partyinfo_copies_total", [("worker", String(w)), ("result", result)], value)
+            }
+        }
+        perWorker(
+            "tessera_lb_worker_p2p_unframed_total", .counter,
+            "P2P connections that are not plain HTTP/1.x (TLS...): forwarded untouched, never mirrored."
+        ) {
+            $0.unframedConnections.load(ordering: .relaxed)
+        }
         return out.text
     }
 

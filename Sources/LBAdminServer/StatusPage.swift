@@ -121,6 +121,13 @@ enum StatusPage {
             }
             html += "</tbody></table>"
         }
+        let mirror = report.mirror
+        if mirror.enabled {
+            html += "<p class=\"mirror\">Partyinfo mirroring: \(mirror.requests) requests, \(mirror.copies) copies sent, "
+            html += "\(mirror.failed) failed, \(mirror.dropped) dropped; \(mirror.unframed) P2P connections not plain HTTP (TLS...), not mirrored.</p>"
+        } else {
+            html += "<p class=\"quiet\">Partyinfo mirroring is off.</p>"
+        }
         html += "</section>\n"
 
         html += "<section><h2>Recent transitions</h2>"

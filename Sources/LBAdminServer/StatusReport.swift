@@ -113,6 +113,22 @@ public struct StatusReport: Sendable, Codable {
         public var checkedAt: Date?
     }
 
+    /// Partyinfo mirroring on the `p2p` service (`--mirror-partyinfo`), counted since the start.
+    public struct Mirror: Sendable, Codable {
+        /// Whether it is on (and there is a `p2p` service).
+        public var enabled = false
+        /// `POST /partyinfo` requests seen whole.
+        public var requests = 0
+        /// Copies the other nodes answered with 2xx.
+        public var copies = 0
+        /// Copies that failed: no connection, no whole answer within 3750 ms, another status.
+        public var failed = 0
+        /// Requests not mirrored because a bound was reached (queue full, too large).
+        public var dropped = 0
+        /// P2P connections that are not plain HTTP/1.x (TLS...): forwarded untouched, never mirrored.
+        public var unframed = 0
+    }
+
     public var generatedAt: Date
     public var startedAt: Date
     public var version: String
@@ -128,6 +144,7 @@ public struct StatusReport: Sendable, Codable {
     /// Newest first.
     public var transitions: [StateHistory.Transition]
     public var group: Group
+    public var mirror: Mirror
 
     /// Reads everything now.
     static func read(_ view: BalancerView, history: StateHistory, now: Date = Date()) -> StatusReport {
@@ -196,7 +213,8 @@ public struct StatusReport: Sendable, Codable {
             transitions: seen.transitions,
             group: view.groupReport().map {
                 Group(enabled: true, consistent: $0.consistent, problems: $0.problems, heldOut: $0.heldOut, checkedAt: $0.checkedAt)
-            } ?? Group(enabled: false, consistent: true, problems: [], heldOut: [], checkedAt: nil)
+            } ?? Group(enabled: false, consistent: true, problems: [], heldOut: [], checkedAt: nil),
+            mirror: { var mirror = totals.mirror; mirror.enabled = view.mirrorPartyinfo; return mirror }()
         )
     }
 

@@ -13,6 +13,7 @@ struct WorkerTotals: Sendable {
     var noNode = 0
     var closedOnMarkDown = 0
     var refusedByAllowlist = 0
+    var mirror = StatusReport.Mirror()
     /// Per service and node, by name: every service and node there was since the start (a reload may have
     /// removed some).
     var serviceNodes: [ServiceNodeCounters.Key: ServiceNodeCounters.Counts] = [:]
@@ -29,6 +30,11 @@ struct WorkerTotals: Sendable {
             noNode += c.noNode.load(ordering: .relaxed)
             closedOnMarkDown += c.closedOnMarkDown.load(ordering: .relaxed)
             refusedByAllowlist += c.refusedByAllowlist.load(ordering: .relaxed)
+            mirror.requests += c.partyinfoRequests.load(ordering: .relaxed)
+            mirror.copies += c.partyinfoCopies.load(ordering: .relaxed)
+            mirror.failed += c.partyinfoCopyFailures.load(ordering: .relaxed)
+            mirror.dropped += c.partyinfoDropped.load(ordering: .relaxed)
+            mirror.unframed += c.unframedConnections.load(ordering: .relaxed)
         }
     }
 

@@ -164,6 +164,14 @@ public struct BalancerConfig: Sendable, Equatable {
     public var groupCheckIntervalMs: Int = 30_000
     /// What the group check does about a node whose own keys differ from the majority's.
     public var groupPolicy: GroupPolicy = .report
+    /// Whether each `POST /partyinfo` on the `p2p` service is also sent to the other nodes that are up
+    /// (docs/tessera.md: partyinfo mirroring).
+    public var mirrorPartyinfo: Switch = .on
+
+    public enum Switch: String, Sendable, CaseIterable {
+        case on
+        case off
+    }
 
     public enum GroupPolicy: String, Sendable, CaseIterable {
         case report

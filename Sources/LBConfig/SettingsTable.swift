@@ -95,6 +95,9 @@ public enum SettingsTable {
         .scalar(.choice("groupPolicy", flag: "--group-policy", value: "POLICY",
                         help: "What to do about a node whose own keys differ from the majority's: report it, or hold it out of new connections.",
                         \.groupPolicy)),
+        .scalar(.choice("mirrorPartyinfo", flag: "--mirror-partyinfo", value: "on|off",
+                        help: "Send every POST /partyinfo on the p2p service to the other nodes that are up too.",
+                        \.mirrorPartyinfo)),
         .scalar(.text(
             "unixMode", flag: "--unix-mode", value: "MODE", help: "Permissions of the unix-socket listeners' files.",
             allowed: "octal permission bits, at most `0777`", unset: "as the umask leaves them",

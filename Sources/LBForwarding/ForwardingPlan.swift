@@ -61,6 +61,9 @@ public struct ForwardingPlan: Sendable {
     public let freeBind: Bool
     /// Mode and owner of unix-socket listeners' files.
     public let unixSocketAccess: UnixSocketPath.Access
+    /// `--mirror-partyinfo`: the index of the service (`p2p`) whose `POST /partyinfo` requests are mirrored to
+    /// the other nodes (`PartyinfoMirror`); nil for none.
+    public let mirrorService: Int?
 
     public init(
         services: [Service],
@@ -81,7 +84,8 @@ public struct ForwardingPlan: Sendable {
         connectionLog: (@Sendable (ConnectionRecord, _ dropped: Int) -> Void)? = nil,
         ringBuffers: Int = 512,
         freeBind: Bool = false,
-        unixSocketAccess: UnixSocketPath.Access = .init()
+        unixSocketAccess: UnixSocketPath.Access = .init(),
+        mirrorService: Int? = nil
     ) {
         precondition(ringBuffers > 0 && ringBuffers & (ringBuffers - 1) == 0, "ringBuffers must be a power of two")
         precondition(nodes.count <= 64, "at most 64 nodes")
@@ -104,5 +108,6 @@ public struct ForwardingPlan: Sendable {
         self.ringBuffers = ringBuffers
         self.freeBind = freeBind
         self.unixSocketAccess = unixSocketAccess
+        self.mirrorService = mirrorService
     }
 }

@@ -87,6 +87,8 @@ struct Direction {
     /// Auto mode: a direction carries bulk; the ring copy mover is winding down to hand the connection to
     /// splice on readiness.
     var movingToSplice: Bool = false
+    /// Follows the client's HTTP requests on the mirrored P2P service (`PartyinfoMirror`); inactive elsewhere.
+    var framer = HTTPFramer(active: false)
 
     /// The direction whose source is `side` (0: client to node, 1: node to client).
     @inline(__always)

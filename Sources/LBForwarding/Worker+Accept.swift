@@ -147,7 +147,8 @@ extension Worker {
         slots[i].client = client
         slots[i].acceptedAt = now
         slots[i].service = Int32(service)
-        slots[i].up.splicing = plan.mode == .splice
+        slots[i].framer = HTTPFramer(active: service == plan.mirrorService)
+        slots[i].up.splicing = plan.mode == .splice && !slots[i].framer.isActive
         slots[i].down.splicing = plan.mode == .splice
         let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
         do {

@@ -28,6 +28,7 @@ extension Worker {
             record.ending = reset ? .reset : (slots[i].node < 0 ? .noNode : .closed)
             connectionLog.push(record)
         }
+        mirror?.forget(i)
         slots.unlink(i, from: &slots.connecting)
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)

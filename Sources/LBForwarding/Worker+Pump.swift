@@ -135,13 +135,16 @@ extension Worker {
                 case .done(let n):
                     d.end = Int32(n)
                     d.burst += n
+                    if upward && slots[i].framer.isActive && !frameUp(i, buffers.address(d.buffer), n) && plan.mode == .splice {
+                        d.splicing = true  // no longer framed: splice from the next read on
+                    }
                     if n < Self.copyBufferSize && !sourceHungUp {
                         // A short read from a stream socket emptied its queue: the next byte or FIN brings a new
                         // edge, so skip the read that would only say EAGAIN. (Not once a FIN was reported: its
                         // edge is spent, and the end of stream still has to be read.)
                         sourceReadable = false
                         sourceRanDry(&d)
-                    } else if plan.mode == .auto && !pipes.exhausted {
+                    } else if plan.mode == .auto && !pipes.exhausted && !(upward && slots[i].framer.isActive) {
                         d.splicing = true  // bulk: splice from the next read on (this buffer is written first)
                     }
                     continue turn

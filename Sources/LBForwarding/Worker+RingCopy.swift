@@ -90,6 +90,7 @@ extension Worker {
     }
 
     private func enqueue(_ i: Int32, side: Int, buffer id: Int32, length: Int32) {
+        if side == 0 && slots[i].framer.isActive { _ = frameUp(i, bufferAddress(id), Int(length)) }
         bufferLength[Int(id)] = length
         bufferNext[Int(id)] = -1
         var d = slots[i][source: side]
@@ -313,7 +314,8 @@ extension Worker {
     /// Auto mode: counts full buffers in a row; at `bulkBytes` the connection moves to splice.
     private func detectBulk(_ i: Int32, side: Int, received: Int32) {
         var d = slots[i][source: side]
-        d.burst = Int(received) == Self.copyBufferSize ? d.burst + Int(received) : 0
+        // A framed direction must stay in user space (`frameUp`): it never counts as bulk.
+        d.burst = Int(received) == Self.copyBufferSize && !(side == 0 && slots[i].framer.isActive) ? d.burst + Int(received) : 0
         let bulk = d.burst >= Self.bulkBytes
         slots[i][source: side] = d
         guard bulk, !slots[i].movingToSplice, !pipes.exhausted else { return }

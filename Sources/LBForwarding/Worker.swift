@@ -68,6 +68,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var buffersOut = 0
     /// `--log-connections`: where ended connections' records go; nil when off.
     let connectionLog: ConnectionLogRing?
+    /// `--mirror-partyinfo`: nil unless the plan mirrors a service.
+    let mirror: PartyinfoMirror?
 
     /// How much one connection may move in one turn before others get theirs.
     static var fairShareBytes: Int { 1 << 20 }
@@ -93,6 +95,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
         connectionLog = plan.connectionLog == nil ? nil : ConnectionLogRing()
+        mirror = try PartyinfoMirror(plan: plan, counters: counters)
         if plan.mode != .splice, let ringEvents = events as? RingEvents {
             let count = plan.ringBuffers
             try ringEvents.ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
@@ -124,6 +127,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Runs until `shared.stop` is set; then closes every connection and listener.
     func run() {
         events.begin()
+        mirror?.sender.start()
         while !shared.stop.load(ordering: .relaxed) {
             let timeout = nextTimeout()
             // The clock is read once per wake, before the first event: a wait may have slept for hours, and
@@ -146,6 +150,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             publishGauges()
         }
         closeEverything()
+        mirror?.sender.stop()
         // Whatever the last turn queued (io_uring's poll removals) goes to the kernel; a socket an accept still
         // delivers has no slot to go to any more.
         _ = events.wait(timeoutMilliseconds: 0) { token, result, _ in

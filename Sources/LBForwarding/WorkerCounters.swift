@@ -25,6 +25,16 @@ public final class WorkerCounters: Sendable {
     public let closedOnMarkDown = Atomic<Int>(0)
     /// Clients closed at accept because their service's allowlist does not admit them (`--allow`).
     public let refusedByAllowlist = Atomic<Int>(0)
+    /// Partyinfo mirroring: `POST /partyinfo` requests framed on the mirrored service, and those not mirrored
+    /// (queue full, over the memory bounds). Written by the worker.
+    public let partyinfoRequests = Atomic<Int>(0)
+    public let partyinfoDropped = Atomic<Int>(0)
+    /// Copies the nodes answered 2xx, and copies that failed (connect, timeout, other answers). Written by the
+    /// worker's mirror thread (`MirrorSender`), the one writer of these two.
+    public let partyinfoCopies = Atomic<Int>(0)
+    public let partyinfoCopyFailures = Atomic<Int>(0)
+    /// Connections of the mirrored service that are not HTTP/1.x (TLS...): forwarded as plain L4, never mirrored.
+    public let unframedConnections = Atomic<Int>(0)
     /// Per service and node: the worker's own (empty in a sum, which keeps its counts in `summed`).
     public let serviceNodes: ServiceNodeCounters
     /// A sum's per service and node counts, by name (services and nodes differ between engines after a reload).
@@ -61,6 +71,11 @@ public final class WorkerCounters: Sendable {
         sum(buffersRanOut, other.buffersRanOut)
         sum(closedOnMarkDown, other.closedOnMarkDown)
         sum(refusedByAllowlist, other.refusedByAllowlist)
+        sum(partyinfoRequests, other.partyinfoRequests)
+        sum(partyinfoDropped, other.partyinfoDropped)
+        sum(partyinfoCopies, other.partyinfoCopies)
+        sum(partyinfoCopyFailures, other.partyinfoCopyFailures)
+        sum(unframedConnections, other.unframedConnections)
         let theirs = other.serviceNodeTotals()
         summed.withLock { summed in
             for (key, counts) in theirs { summed[key, default: .init()].add(counts) }

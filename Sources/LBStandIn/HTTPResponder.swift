@@ -64,11 +64,14 @@ struct HTTPResponder {
         else { return .malformed }
         var close = bytes[sp2 + 8] == 48  // HTTP/1.0
         var contentLength = 0
+        var chunked = false
         var line = lineEnd + 2
         while line < headerEnd {
             let next = Self.index(of: 13, in: bytes, from: line, to: headerEnd + 1) ?? headerEnd
             if Self.hasPrefix(bytes, line, next, "content-length:") {
                 contentLength = Self.integer(bytes, line + 15, next)
+            } else if Self.hasPrefix(bytes, line, next, "transfer-encoding:") {
+                chunked = Self.contains(bytes, line + 18, next, "chunked")
             } else if Self.hasPrefix(bytes, line, next, "connection:") {
                 var v = line + 11
                 while v < next && bytes[v] == 32 { v += 1 }
@@ -76,14 +79,27 @@ struct HTTPResponder {
             }
             line = next + 2
         }
-        let total = headerEnd + 4 + contentLength
+        var total = headerEnd + 4 + contentLength
+        // A chunked body (partyinfo mirroring is tested with one) is decoded into `decoded`.
+        var decoded: [UInt8]? = nil
+        if chunked {
+            switch Self.dechunk(bytes, from: headerEnd + 4) {
+            case .incomplete: return .incomplete
+            case .malformed: return .malformed
+            case .whole(let body, let end):
+                decoded = body
+                total = end
+            }
+        }
         guard bytes.count >= total else { return .incomplete }
         let isHead = sp1 == 4 && bytes[0] == 72  // HEAD
         if !failing && mode != .wrongbody && Self.asksTheModel(bytes, sp1: sp1, sp2: sp2) {
             let method = String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<sp1]), as: UTF8.self)
             let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[(sp1 + 1)..<sp2]), as: UTF8.self)
-            let body = UnsafeRawBufferPointer(rebasing: input[(headerEnd + 4)..<total])
-            if let answer = model.answer(method: method, path: path, body: body, service: service) {
+            let answer = decoded.map { decoded in
+                decoded.withUnsafeBytes { model.answer(method: method, path: path, body: $0, service: service) }
+            } ?? model.answer(method: method, path: path, body: UnsafeRawBufferPointer(rebasing: input[(headerEnd + 4)..<total]), service: service)
+            if let answer {
                 output.append(contentsOf: Self.response(status: answer.status, type: answer.type, body: answer.body, close: close))
                 return .answered(consumed: total, close: close)
             }
@@ -167,6 +183,62 @@ struct HTTPResponder {
         let p = literal.utf8Start
         for k in 0..<n where b[from + k] | 0x20 != p[k] && b[from + k] != p[k] { return false }
         return true
+    }
+
+    private enum Dechunked {
+        case incomplete
+        case malformed
+        /// The body, and where the message ends (after the trailers).
+        case whole([UInt8], end: Int)
+    }
+
+    /// Decodes a chunked body starting at `from`: hex size, extensions, CRLF, data, CRLF; a 0 chunk, trailers,
+    /// an empty line.
+    private static func dechunk(_ b: UnsafeBufferPointer<UInt8>, from: Int) -> Dechunked {
+        var body: [UInt8] = []
+        var at = from
+        while true {
+            guard let lineEnd = index(of: 13, in: b, from: at, to: b.count) else { return .incomplete }
+            var size = 0
+            var k = at
+            while k < lineEnd, let digit = hexDigit(b[k]) {
+                size = size * 16 + digit
+                k += 1
+                if size > 1 << 26 { return .malformed }
+            }
+            if k == at { return .malformed }
+            at = lineEnd + 2
+            if size == 0 { break }
+            guard b.count >= at + size + 2 else { return .incomplete }
+            body.append(contentsOf: b[at..<(at + size)])
+            at += size + 2
+        }
+        // Trailers, then the empty line.
+        while true {
+            guard let lineEnd = index(of: 13, in: b, from: at, to: b.count), lineEnd + 1 < b.count else { return .incomplete }
+            let empty = lineEnd == at
+            at = lineEnd + 2
+            if empty { return .whole(body, end: at) }
+        }
+    }
+
+    private static func hexDigit(_ c: UInt8) -> Int? {
+        switch c {
+        case 48...57: Int(c - 48)
+        case 65...70: Int(c - 55)
+        case 97...102: Int(c - 87)
+        default: nil
+        }
+    }
+
+    /// Whether `[from, to)` contains a lowercase ASCII literal, case-insensitively.
+    private static func contains(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ literal: StaticString) -> Bool {
+        var at = from
+        while at < to {
+            if hasPrefix(b, at, to, literal) { return true }
+            at += 1
+        }
+        return false
     }
 
     private static func integer(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int {

@@ -22,7 +22,7 @@ public enum StandInMode: String, Sendable, CaseIterable {
 /// What a stand-in port speaks.
 public enum StandInProtocol: Sendable, Equatable {
     /// Tessera's HTTP/1.1 servers: `/upcheck` answers `I'm up!`, other paths a ~1 KiB JSON document naming
-    /// the node and service (Q2T-like), keep-alive, pipelining, request bodies by Content-Length.
+    /// the node and service (Q2T-like), keep-alive, pipelining, request bodies by Content-Length or chunked.
     case http(service: String)
     /// Raw TCP echo, with half-close: the client's FIN becomes ours once everything is echoed.
     case echo

@@ -39,7 +39,8 @@ extension Balancer {
             nodesChanged: { generations.nodesChanged() },
             isAccepting: { generations.current?.engine.isAccepting ?? false },
             isStopping: { [self] in isShuttingDown },
-            groupReport: { [self] in groupReport }
+            groupReport: { [self] in groupReport },
+            mirrorPartyinfo: plan?.mirrorService != nil
         )
     }
 }

@@ -318,7 +318,8 @@ public final class Balancer: @unchecked Sendable {
             connectionLog: logConnections ? connectionLogger(services: serviceNames, nodes: nodeNames, logger: logger) : nil,
             ringBuffers: config.ringBuffers,
             freeBind: config.freebind,
-            unixSocketAccess: unixSocketAccess(config)
+            unixSocketAccess: unixSocketAccess(config),
+            mirrorService: config.mirrorPartyinfo == .on ? services.firstIndex { $0.name == "p2p" } : nil
         )
     }
 

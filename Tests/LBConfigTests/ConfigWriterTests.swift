@@ -62,6 +62,7 @@ struct ConfigWriterTests {
               "freebind": false,
               "groupCheckIntervalMs": 30000,
               "groupPolicy": "report",
+              "mirrorPartyinfo": "on",
               "reloadHardStopAfterMs": 0,
               "health": {
                 "enabled": true,

@@ -8,11 +8,11 @@ struct FileErrorTests {
         (#"{"nodes": ["10.0.0.1"], "fowrard": "splice"}"#,
          "invalid fowrard in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, maxConns, "
             + "connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, engine, pipeSize, nodeUserTimeoutMs, "
-            + "nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, unixMode, unixOwner, reloadHardStopAfterMs, health"),
+            + "nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, mirrorPartyinfo, unixMode, unixOwner, reloadHardStopAfterMs, health"),
         (#"{"nodes": ["10.0.0.1"], "max conns": 5}"#,
          "invalid \"max conns\" in FILE: unknown key; the keys here are nodes, services, listen, workers, balance, "
             + "maxConns, connectTimeoutMs, idleTimeoutMs, maxFails, failTimeoutMs, forward, engine, pipeSize, "
-            + "nodeUserTimeoutMs, nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, unixMode, unixOwner, reloadHardStopAfterMs, health"),
+            + "nodeUserTimeoutMs, nodeKeepaliveSeconds, allDown, drainTimeoutMs, acceptGraceMs, freebind, groupCheckIntervalMs, groupPolicy, mirrorPartyinfo, unixMode, unixOwner, reloadHardStopAfterMs, health"),
         (#"{"nodes": ["10.0.0.1"], "workers": 0}"#, #"invalid workers "0" in FILE: must be between 1 and 256"#),
         (#"{"nodes": ["10.0.0.1"], "workers": "4"}"#, #"invalid workers "4" in FILE: expected an integer, got a string"#),
         (#"{"nodes": ["10.0.0.1"], "workers": 1.5}"#, #"invalid workers "1.5" in FILE: expected an integer"#),

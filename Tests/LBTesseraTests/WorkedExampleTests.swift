@@ -97,6 +97,7 @@ struct WorkedExampleTests {
               "freebind": false,
               "groupCheckIntervalMs": 30000,
               "groupPolicy": "report",
+              "mirrorPartyinfo": "on",
               "reloadHardStopAfterMs": 0,
               "health": {
                 "enabled": true,
