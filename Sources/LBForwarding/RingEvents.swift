@@ -129,7 +129,7 @@ final class RingEvents: EventSource {
     }
 
     private func listenerToken(_ index: Int) -> EventToken {
-        EventToken(slot: EventToken.listener(index).slot, generation: armings[index], side: 0)
+        EventToken(slot: EventToken.listener(index).slot, generation: armings[index], side: .client)
     }
 
     @inline(__always)

@@ -149,7 +149,7 @@ extension Worker {
         slots[i].service = Int32(service)
         slots[i].up.splicing = plan.mode == .splice
         slots[i].down.splicing = plan.mode == .splice
-        let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
+        let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client)
         do {
             // The ring copy mover learns of the client's bytes and hang-ups from its recv requests.
             if ring == nil { try events.watch(client, token: token) }

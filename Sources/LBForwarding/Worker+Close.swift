@@ -39,11 +39,11 @@ extension Worker {
             stopRingCopy(i)
         }
         let generation = slots[i].generation
-        if slots[i].client >= 0 && polls(i, side: 0) {
-            events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: 0))
+        if slots[i].client >= 0 && polls(i, side: .client) {
+            events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: .client))
         }
-        if slots[i].server >= 0 && polls(i, side: 1) {
-            events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: 1))
+        if slots[i].server >= 0 && polls(i, side: .node) {
+            events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: .node))
         }
         close(slots[i].client, reset: reset)
         close(slots[i].server, reset: reset)

@@ -26,36 +26,34 @@ extension Worker {
     /// The node connection is up: the node's poll goes, and a multishot recv is armed on each side.
     func startRingCopy(_ i: Int32) {
         slots[i].ringCopy = true
-        events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
-        armReceive(i, side: 0)
-        armReceive(i, side: 1)
+        events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
+        armReceive(i, side: .client)
+        armReceive(i, side: .node)
     }
 
     @inline(__always)
-    private func token(_ i: Int32, side: Int, _ operation: UInt32) -> EventToken {
+    private func token(_ i: Int32, side: Side, _ operation: EventToken.Operation) -> EventToken {
         EventToken(slot: UInt32(i), generation: slots[i].generation, side: side, operation: operation)
     }
 
-    private func armReceive(_ i: Int32, side: Int) {
-        let source = side == 0 ? slots[i].client : slots[i].server
-        ring!.prepareReceiveMultishot(source, group: Self.bufferGroup, userData: token(i, side: side, EventToken.receive).raw)
+    private func armReceive(_ i: Int32, side: Side) {
+        let source = slots[i].socket(side)
+        ring!.prepareReceiveMultishot(source, group: Self.bufferGroup, userData: token(i, side: side, .receive).raw)
         slots[i].inFlight += 1
         slots[i][source: side].receiving = true
     }
 
     /// A completion of one of this connection's recv or send requests.
     @inline(__always)
-    func ringCompletion(_ i: Int32, side: Int, operation: UInt32, result: Int32, flags: UInt32) {
-        if operation == EventToken.receive {
-            received(i, side: side, result: result, flags: flags)
-        } else if operation == EventToken.send {
-            sent(i, side: side, result: result)
-        } else {
-            sourceReadable(i, side: side, result: result)
+    func ringCompletion(_ i: Int32, side: Side, operation: EventToken.Operation, result: Int32, flags: UInt32) {
+        switch operation {
+        case .receive: received(i, side: side, result: result, flags: flags)
+        case .send: sent(i, side: side, result: result)
+        case .readable, .poll: sourceReadable(i, side: side, result: result)
         }
     }
 
-    private func received(_ i: Int32, side: Int, result: Int32, flags: UInt32) {
+    private func received(_ i: Int32, side: Side, result: Int32, flags: UInt32) {
         if result > 0 && flags & IoUring.bufferFlag != 0 {
             let id = Int32(flags >> IoUring.bufferShift)
             buffersOut += 1
@@ -89,7 +87,7 @@ extension Worker {
         }
     }
 
-    private func enqueue(_ i: Int32, side: Int, buffer id: Int32, length: Int32) {
+    private func enqueue(_ i: Int32, side: Side, buffer id: Int32, length: Int32) {
         bufferLength[Int(id)] = length
         bufferNext[Int(id)] = -1
         var d = slots[i][source: side]
@@ -99,7 +97,7 @@ extension Worker {
         let full = d.queued >= Self.ringQueueLimit && d.receiving && !d.receivePaused
         if full { d.receivePaused = true }
         slots[i][source: side] = d
-        if full { ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw) }
+        if full { ring!.prepareCancel(token(i, side: side, .receive).raw, userData: EventToken.ignored.raw) }
         if !d.sending { sendHead(i, side: side) }
         if plan.idleTimeoutMs > 0 {
             slots[i].deadline = now + plan.idleTimeoutMs
@@ -108,17 +106,17 @@ extension Worker {
     }
 
     /// Sends what is left of the head buffer of `side`'s direction.
-    private func sendHead(_ i: Int32, side: Int) {
+    private func sendHead(_ i: Int32, side: Side) {
         let d = slots[i][source: side]
-        let destination = side == 0 ? slots[i].server : slots[i].client
+        let destination = slots[i].socket(side.other)
         let address = bufferAddress(d.head) + Int(d.start)
         let count = Int(bufferLength[Int(d.head)] - d.start)
-        ring!.prepareSend(destination, from: address, count: count, userData: token(i, side: side, EventToken.send).raw)
+        ring!.prepareSend(destination, from: address, count: count, userData: token(i, side: side, .send).raw)
         slots[i].inFlight += 1
         slots[i][source: side].sending = true
     }
 
-    private func sent(_ i: Int32, side: Int, result: Int32) {
+    private func sent(_ i: Int32, side: Side, result: Int32) {
         slots[i].inFlight -= 1
         defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         var d = slots[i][source: side]
@@ -136,14 +134,14 @@ extension Worker {
             finish(i, reset: true)  // EPIPE, ECONNRESET: the destination is gone
             return
         }
-        if side == 0 { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
-        if side == 0 { slots[i].bytesUp += Int(result) } else { slots[i].bytesDown += Int(result) }
+        if side == .client { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
+        if side == .client { slots[i].bytesUp += Int(result) } else { slots[i].bytesDown += Int(result) }
         if plan.idleTimeoutMs > 0 {
             // Bytes reaching a slow reader are activity too, while its recv is paused and nothing new arrives.
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.touch(i, in: &slots.idle)
         }
-        counters.serviceNodes.bump(slots[i].service, slots[i].node, side == 0 ? .bytesUp : .bytesDown, Int(result))
+        counters.serviceNodes.bump(slots[i].service, slots[i].node, side == .client ? .bytesUp : .bytesDown, Int(result))
         d.start += result
         var more = true
         if d.start >= bufferLength[Int(d.head)] {
@@ -165,7 +163,7 @@ extension Worker {
     }
 
     /// Re-arms a direction's recv after a back-pressure pause (once its queue has drained to half) or an end.
-    private func receiveAgainIfWanted(_ i: Int32, side: Int) {
+    private func receiveAgainIfWanted(_ i: Int32, side: Side) {
         var d = slots[i][source: side]
         guard !d.receiving, !d.pollingOwn, !d.sourceClosed, !d.destinationShut, !slots[i].movingToSplice else { return }
         if d.readingOwn {
@@ -188,10 +186,10 @@ extension Worker {
 
     /// Half-close: once a direction's source sent its FIN and every byte before it is delivered, our FIN
     /// follows; with both directions shut, the connection is done.
-    private func shutIfDelivered(_ i: Int32, side: Int) {
+    private func shutIfDelivered(_ i: Int32, side: Side) {
         var d = slots[i][source: side]
         guard d.sourceClosed, !d.sending, d.head < 0, !d.destinationShut else { return }
-        Socket.shutdownWrite(side == 0 ? slots[i].server : slots[i].client)
+        Socket.shutdownWrite(slots[i].socket(side.other))
         d.destinationShut = true
         slots[i][source: side] = d
         if slots[i].up.destinationShut && slots[i].down.destinationShut { finish(i, reset: false) }
@@ -218,7 +216,7 @@ extension Worker {
     /// The provided buffers ran out under this direction: rather than wait for one (the directions holding
     /// them may be waiting for this one), it reads into one of the worker's own buffers, one at a time, on
     /// readiness, until provided buffers are back.
-    private func readOwn(_ i: Int32, side: Int) {
+    private func readOwn(_ i: Int32, side: Side) {
         var d = slots[i][source: side]
         guard d.head < 0, !d.receiving, !d.pollingOwn, !d.sourceClosed else { return }
         // Moving to splice: the move waits for no request in flight, and a poll armed now would be cancelled by
@@ -228,7 +226,7 @@ extension Worker {
             starved.append((i, slots[i].generation, side))  // not even those: wait for a provided one
             return
         }
-        let source = side == 0 ? slots[i].client : slots[i].server
+        let source = slots[i].socket(side)
         switch Socket.read(source, into: buffers.address(own), count: Self.copyBufferSize) {
         case .done(0):
             buffers.give(own)
@@ -244,7 +242,7 @@ extension Worker {
             d.pollingOwn = true
             slots[i][source: side] = d
             slots[i].inFlight += 1
-            ring!.preparePollOnce(source, mask: IoUring.pollIn | IoUring.pollReadHangUp, userData: token(i, side: side, EventToken.readable).raw)
+            ring!.preparePollOnce(source, mask: IoUring.pollIn | IoUring.pollReadHangUp, userData: token(i, side: side, .readable).raw)
         case .failed:
             buffers.give(own)
             finish(i, reset: true)
@@ -252,7 +250,7 @@ extension Worker {
     }
 
     /// The one-shot poll of a direction reading into its own buffer fired.
-    private func sourceReadable(_ i: Int32, side: Int, result: Int32) {
+    private func sourceReadable(_ i: Int32, side: Side, result: Int32) {
         slots[i].inFlight -= 1
         slots[i][source: side].pollingOwn = false
         if slots[i].phase == .closing {
@@ -280,16 +278,16 @@ extension Worker {
     func stopRingCopy(_ i: Int32) {
         guard slots[i].phase == .established else { return }
         slots[i].movingToSplice = false
-        for side in 0...1 {
+        for side in Side.allCases {
             var d = slots[i][source: side]
             if d.receiving {
-                ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw)
+                ring!.prepareCancel(token(i, side: side, .receive).raw, userData: EventToken.ignored.raw)
             }
             if d.sending {
-                ring!.prepareCancel(token(i, side: side, EventToken.send).raw, userData: EventToken.ignored.raw)
+                ring!.prepareCancel(token(i, side: side, .send).raw, userData: EventToken.ignored.raw)
             }
             if d.pollingOwn {
-                ring!.prepareCancel(token(i, side: side, EventToken.readable).raw, userData: EventToken.ignored.raw)
+                ring!.prepareCancel(token(i, side: side, .readable).raw, userData: EventToken.ignored.raw)
             }
             // The head stays while its send is in flight; the rest of the queue goes back now.
             var id = d.sending ? bufferNext[Int(d.head)] : d.head
@@ -311,18 +309,18 @@ extension Worker {
     }
 
     /// Auto mode: counts full buffers in a row; at `bulkBytes` the connection moves to splice.
-    private func detectBulk(_ i: Int32, side: Int, received: Int32) {
+    private func detectBulk(_ i: Int32, side: Side, received: Int32) {
         var d = slots[i][source: side]
         d.burst = Int(received) == Self.copyBufferSize ? d.burst + Int(received) : 0
         let bulk = d.burst >= Self.bulkBytes
         slots[i][source: side] = d
         guard bulk, !slots[i].movingToSplice, !pipes.exhausted else { return }
         slots[i].movingToSplice = true
-        for s in 0...1 where slots[i][source: s].receiving {
-            ring!.prepareCancel(token(i, side: s, EventToken.receive).raw, userData: EventToken.ignored.raw)
+        for s in Side.allCases where slots[i][source: s].receiving {
+            ring!.prepareCancel(token(i, side: s, .receive).raw, userData: EventToken.ignored.raw)
         }
-        for s in 0...1 where slots[i][source: s].pollingOwn {
-            ring!.prepareCancel(token(i, side: s, EventToken.readable).raw, userData: EventToken.ignored.raw)
+        for s in Side.allCases where slots[i][source: s].pollingOwn {
+            ring!.prepareCancel(token(i, side: s, .readable).raw, userData: EventToken.ignored.raw)
         }
     }
 
@@ -332,7 +330,7 @@ extension Worker {
         guard slots[i].phase == .established, slots[i].inFlight == 0 else { return }
         slots[i].ringCopy = false
         slots[i].movingToSplice = false
-        for side in 0...1 {
+        for side in Side.allCases {
             var d = slots[i][source: side]
             d.splicing = d.burst >= Self.bulkBytes
             d.burst = 0
@@ -346,11 +344,11 @@ extension Worker {
             slots[i][source: side] = d
         }
         // The sockets may hold bytes and room already: say so, and let the polls report what comes next.
-        slots[i].readable = (true, true)
-        slots[i].writable = (true, true)
+        slots[i].readable = PerSide(true)
+        slots[i].writable = PerSide(true)
         do {
-            try events.watch(slots[i].client, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0))
-            try events.watch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
+            try events.watch(slots[i].client, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client))
+            try events.watch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
         } catch {
             finish(i, reset: true)
             return

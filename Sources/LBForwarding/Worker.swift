@@ -63,7 +63,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var bufferLength: [Int32] = []
     var bufferNext: [Int32] = []
     /// Ring copy: directions whose multishot recv ended for want of buffers, to re-arm as buffers come back.
-    var starved: [(slot: Int32, generation: UInt32, side: Int)] = []
+    var starved: [(slot: Int32, generation: UInt32, side: Side)] = []
     /// Ring copy: provided buffers holding received bytes (out of the kernel's ring).
     var buffersOut = 0
     /// `--log-connections`: where ended connections' records go; nil when off.
@@ -184,7 +184,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.staleEvents.bump()
             return
         }
-        if token.operation != 0 {
+        if token.operation != .poll {
             ringCompletion(i, side: token.side, operation: token.operation, result: result, flags: flags)
             return
         }
@@ -209,16 +209,16 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Whether a connection's socket on `side` is watched by a poll (or epoll): always with direct calls;
     /// with the ring copy mover, the node's while connecting, and both once a bulk connection moved to splice.
     @inline(__always)
-    func polls(_ i: Int32, side: Int) -> Bool {
+    func polls(_ i: Int32, side: Side) -> Bool {
         switch slots[i].phase {
-        case .connecting: return ring == nil || side == 1
+        case .connecting: return ring == nil || side == .node
         case .established: return !slots[i].ringCopy
         case .free, .closing: return false
         }
     }
 
-    private func watchAgain(_ i: Int32, side: Int) {
-        let fd = side == 0 ? slots[i].client : slots[i].server
+    private func watchAgain(_ i: Int32, side: Side) {
+        let fd = slots[i].socket(side)
         guard fd >= 0, polls(i, side: side) else { return }
         do {
             try events.watch(fd, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: side))

@@ -111,12 +111,18 @@ struct SlotTableTests {
         #expect(order(table, table.connecting) == [3])
     }
 
-    @Test("a direction is reached by its source side: 0 the client's (up), 1 the node's (down)")
+    @Test("a direction is reached by its source side: the client's is up, the node's down; sockets by side")
     func directionBySide() {
         var slot = Slot()
-        slot[source: 0].burst = 1
-        slot[source: 1].burst = 2
+        slot[source: .client].burst = 1
+        slot[source: .node].burst = 2
         #expect(slot.up.burst == 1 && slot.down.burst == 2)
+        slot.client = 5
+        slot.server = 6
+        #expect(slot.socket(.client) == 5 && slot.socket(.node) == 6)
+        #expect(slot.socket(Side.client.other) == 6 && slot.socket(Side.node.other) == 5)
+        slot.readable[.node] = true
+        #expect(slot.readable.node && !slot.readable.client)
     }
 
     /// The list's slots head to tail, checking the back links on the way.
