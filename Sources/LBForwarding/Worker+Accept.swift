@@ -152,7 +152,7 @@ extension Worker {
         let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client)
         do {
             // The ring copy mover learns of the client's bytes and hang-ups from its recv requests.
-            if ring == nil { try events.watch(client, token: token) }
+            if !movesByRingCopy { try events.watch(client, token: token) }
         } catch {
             closeDescriptor(client)
             slots[i].client = -1

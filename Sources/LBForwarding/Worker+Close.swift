@@ -68,11 +68,14 @@ extension Worker {
     }
 
     /// Frees a slot that holds no descriptors any more.
+    ///
+    /// Below the connection limit again, waiting clients are admitted and listeners resumed by the loop once
+    /// this turn's events are handled (`resumePausedListeners`), not from here: a connection that ends never
+    /// starts another inside its own ending (finish -> admit -> connect -> finish ...).
     func releaseSlot(_ i: Int32) {
         slots.release(i)
         shared.openConnections.subtract(1, ordering: .relaxed)
         counters.open.bump(-1)
-        if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections { limitEased() }
     }
 
     @inline(__always)

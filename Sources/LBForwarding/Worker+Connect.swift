@@ -114,7 +114,7 @@ extension Worker {
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.append(i, to: &slots.idle)
         }
-        if ring != nil {
+        if movesByRingCopy {
             startRingCopy(i)
         } else {
             pump(i)
@@ -136,7 +136,7 @@ extension Worker {
         slots.renew(i)
         let new = EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client)
         do {
-            if ring == nil { try events.rewatch(slots[i].client, from: old, to: new) }
+            if !movesByRingCopy { try events.rewatch(slots[i].client, from: old, to: new) }
         } catch {
             finish(i, reset: false)
             return

@@ -51,6 +51,9 @@ extension Worker {
         case .send: sent(i, side: side, result: result)
         case .readable, .poll: sourceReadable(i, side: side, result: result)
         }
+        // Auto's hand-over to splice, the one place it happens: once the last request of a connection moving to
+        // splice is in (a completion that leaves one armed, or one of a connection already ended, does nothing).
+        if slots[i].phase == .established && slots[i].movingToSplice { moveToSpliceIfIdle(i) }
     }
 
     private func received(_ i: Int32, side: Side, result: Int32, flags: UInt32) {
@@ -65,7 +68,6 @@ extension Worker {
             }
         }
         if flags & IoUring.more != 0 { return }
-        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         // The multishot recv ended.
         slots[i].inFlight -= 1
         slots[i][source: side].receiving = false
@@ -118,7 +120,6 @@ extension Worker {
 
     private func sent(_ i: Int32, side: Side, result: Int32) {
         slots[i].inFlight -= 1
-        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         var d = slots[i][source: side]
         d.sending = false
         if slots[i].phase == .closing {
@@ -257,7 +258,6 @@ extension Worker {
             releaseIfDone(i)
             return
         }
-        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         guard result >= 0 else { return }  // cancelled: the connection is moving on
         readOwn(i, side: side)
     }

@@ -59,6 +59,9 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// The ring, when bytes move by io_uring requests (`Worker+RingCopy`: io_uring engine, copy mode); nil
     /// when they move by direct calls on readiness (`Worker+Pump`).
     let ring: IoUring?
+    /// Whether new connections start on the ring copy mover (io_uring engine, copy or auto mode). False with
+    /// epoll, and with io_uring in splice mode (polls and direct calls), so not a test of the engine.
+    @inline(__always) var movesByRingCopy: Bool { ring != nil }
     /// Ring copy: each provided buffer's length received and the next buffer in its direction's queue.
     var bufferLength: [Int32] = []
     var bufferNext: [Int32] = []
@@ -211,7 +214,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     @inline(__always)
     func polls(_ i: Int32, side: Side) -> Bool {
         switch slots[i].phase {
-        case .connecting: return ring == nil || side == .node
+        case .connecting: return !movesByRingCopy || side == .node
         case .established: return !slots[i].ringCopy
         case .free, .closing: return false
         }
