@@ -20,6 +20,8 @@ import LBSystem
 protocol EventSource: AnyObject {
     /// True when listener events carry accepted sockets; false when the worker accepts itself.
     static var deliversAcceptedSockets: Bool { get }
+    /// The ring the ring copy mover can submit its requests to (io_uring), nil when there is none (epoll).
+    var requestRing: IoUring? { get }
 
     /// Runs on the worker's own thread before its first wait.
     func begin()

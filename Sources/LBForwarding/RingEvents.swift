@@ -12,6 +12,7 @@ import LBSystem
 final class RingEvents: EventSource {
     static let deliversAcceptedSockets = true
     let ring: IoUring
+    var requestRing: IoUring? { ring }
     /// Per listener: whether it should be accepting (not paused, not removed), its descriptor, the accepts in
     /// flight (of any arming), and the number of its current arming, carried in the token's generation so that
     /// a pause cancels that arming's accepts and no other.

@@ -96,10 +96,10 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
         connectionLog = plan.connectionLog == nil ? nil : ConnectionLogRing()
-        if plan.mode != .splice, let ringEvents = events as? RingEvents {
+        if plan.mode != .splice, let ring = events.requestRing {
             let count = plan.ringBuffers
-            try ringEvents.ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
-            ring = ringEvents.ring
+            try ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
+            self.ring = ring
             // Ids from `count` up are the worker's own copy buffers (BufferPool), read into directly.
             bufferLength = Array(repeating: 0, count: count + 2 * capacity)
             bufferNext = Array(repeating: -1, count: count + 2 * capacity)
