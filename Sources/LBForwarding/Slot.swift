@@ -31,7 +31,7 @@ struct Direction {
     /// (`readingOwn`: it has one in its queue; `pollingOwn`: a one-shot poll waits for the source).
     var readingOwn: Bool = false
     var pollingOwn: Bool = false
-    /// Ring copy: provided buffers received and not yet sent, a queue linked through `Worker.bufferNext`.
+    /// Ring copy: provided buffers received and not yet sent, a queue linked through `RingCopyMover.bufferNext`.
     var head: Int32 = -1
     var tail: Int32 = -1
     var queued: Int32 = 0

@@ -32,11 +32,11 @@ extension Worker {
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)
         releaseTransport(&slots[i].down)
-        if slots[i].ringCopy {
+        if slots[i].ringCopy, let ringCopy {
             // Its recvs and sends name its sockets: submitted before the numbers are free again (see
             // `EventSource.submitBeforeClosing`).
             events.submitBeforeClosing()
-            stopRingCopy(i)
+            stopRingCopy(ringCopy, i)
         }
         let generation = slots[i].generation
         if slots[i].client >= 0 && polls(i, side: .client) {

@@ -114,8 +114,8 @@ extension Worker {
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.append(i, to: &slots.idle)
         }
-        if movesByRingCopy {
-            startRingCopy(i)
+        if let ringCopy {
+            startRingCopy(ringCopy, i)
         } else {
             pump(i)
         }

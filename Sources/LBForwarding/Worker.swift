@@ -56,19 +56,13 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var now: Int64 = MonotonicClock.nowMilliseconds()
     /// Each node's mark-down epoch as this worker last acted on it.
     var seenMarkDowns: [Int]
-    /// The ring, when bytes move by io_uring requests (`Worker+RingCopy`: io_uring engine, copy mode); nil
-    /// when they move by direct calls on readiness (`Worker+Pump`).
-    let ring: IoUring?
-    /// Whether new connections start on the ring copy mover (io_uring engine, copy or auto mode). False with
-    /// epoll, and with io_uring in splice mode (polls and direct calls), so not a test of the engine.
-    @inline(__always) var movesByRingCopy: Bool { ring != nil }
-    /// Ring copy: each provided buffer's length received and the next buffer in its direction's queue.
-    var bufferLength: [Int32] = []
-    var bufferNext: [Int32] = []
-    /// Ring copy: directions whose multishot recv ended for want of buffers, to re-arm as buffers come back.
-    var starved: [(slot: Int32, generation: UInt32, side: Side)] = []
-    /// Ring copy: provided buffers holding received bytes (out of the kernel's ring).
-    var buffersOut = 0
+    /// The ring copy mover's state, when new connections start on it (`Worker+RingCopy`: io_uring engine, copy
+    /// or auto mode); nil when bytes move by direct calls on readiness only (`Worker+Pump`: epoll, and io_uring
+    /// in splice mode).
+    let ringCopy: RingCopyMover?
+    /// Whether new connections start on the ring copy mover. False with epoll, and with io_uring in splice mode
+    /// (polls and direct calls), so not a test of the engine.
+    @inline(__always) var movesByRingCopy: Bool { ringCopy != nil }
     /// `--log-connections`: where ended connections' records go; nil when off.
     let connectionLog: ConnectionLogRing?
 
@@ -97,15 +91,12 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
         connectionLog = plan.connectionLog == nil ? nil : ConnectionLogRing()
         if plan.mode != .splice, let ring = events.requestRing {
-            let count = plan.ringBuffers
-            try ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
-            self.ring = ring
-            // Ids from `count` up are the worker's own copy buffers (BufferPool), read into directly.
-            bufferLength = Array(repeating: 0, count: count + 2 * capacity)
-            bufferNext = Array(repeating: -1, count: count + 2 * capacity)
-            starved.reserveCapacity(capacity)
+            ringCopy = try RingCopyMover(
+                ring: ring, provided: plan.ringBuffers, ownBuffers: buffers.count, bufferSize: Self.copyBufferSize,
+                group: Self.bufferGroup, slots: capacity
+            )
         } else {
-            ring = nil
+            ringCopy = nil
         }
         pending.reserveCapacity(capacity)
         try events.watchWake(wakeFd)
@@ -142,7 +133,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
             if !pending.isEmpty { pumpPending() }
-            if !starved.isEmpty { rearmStarved(atMost: plan.ringBuffers) }
+            if let ringCopy, !ringCopy.starved.isEmpty { rearmStarved(ringCopy, atMost: plan.ringBuffers) }
             expireDeadlines()
             resumePausedListeners()
             if listenersClosed && !reportedDoneAccepting { reportDoneAccepting() }
@@ -188,7 +179,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             return
         }
         if token.operation != .poll {
-            ringCompletion(i, side: token.side, operation: token.operation, result: result, flags: flags)
+            // Only the ring copy mover makes requests other than polls.
+            if let ringCopy { ringCompletion(ringCopy, i, side: token.side, operation: token.operation, result: result, flags: flags) }
             return
         }
         // Polls matter only until a connection closes; with the ring copy mover, only while it connects.
