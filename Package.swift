@@ -112,8 +112,9 @@ let package = Package(
         .target(name: "LBTestSupport", dependencies: ["LBSystem", "LBStandIn"], path: "Tests/LBTestSupport"),
         .testTarget(name: "LBSystemTests", dependencies: ["LBSystem", "LBTestSupport"]),
         .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
+        // The data path's parts that need no socket: slots, tokens, pools, the connection log's ring.
+        .testTarget(name: "LBForwardingTests", dependencies: ["LBForwarding", "LBEngine", "LBSystem"]),
         .testTarget(name: "LBGroupTests", dependencies: ["LBGroup"]),
-        .testTarget(name: "LBForwardingTests", dependencies: ["LBForwarding"]),
         .testTarget(
             name: "LBHealthTests",
             dependencies: [

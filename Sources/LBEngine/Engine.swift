@@ -1,5 +1,6 @@
-/// A forwarding engine: N worker threads that accept, balance and move bytes. The epoll engine implements it
-/// today; an io_uring engine sits beside it behind the same calls.
+/// A forwarding engine: N worker threads that accept, balance and move bytes. `ForwardingEngine`
+/// (LBForwarding) is the one implementation, with either event source (epoll or io_uring, `--engine`); the
+/// balancer (TesseraLB) sees only this protocol.
 ///
 /// An engine runs one configuration (one `ForwardingPlan`) from `start` to `stop`. A reload does not change an
 /// engine: it starts a new one beside it (a generation, as nginx starts new workers), and the two pass the

@@ -4,6 +4,7 @@ import LBSystem
 /// Edge-triggered epoll as a worker's event source (see `EventSource`).
 final class EpollEvents: EventSource {
     static let deliversAcceptedSockets = false
+    var requestRing: IoUring? { nil }
     private let epoll: Epoll
 
     /// Both directions, hang-ups, edge-triggered: registered once, never modified in the steady state.

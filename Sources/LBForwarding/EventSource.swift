@@ -15,11 +15,14 @@ import LBSystem
 /// have the same values), or for `deliversAcceptedSockets` listeners the accepted socket or -errno; a
 /// negative result on a connection token is a poll that ended with an error. `flags` are io_uring's
 /// completion flags: without `IoUring.more` a multishot request ended, so the worker re-arms what it still
-/// wants watched (epoll's events always say `more`). Tokens with an operation (`EventToken.receive`, `.send`)
-/// are the ring copy mover's requests (`Worker+RingCopy`).
+/// wants watched (epoll's events always say `more`). Tokens with an operation other than `.poll`
+/// (`EventToken.Operation`: `.receive`, `.send`, `.readable`) are the ring copy mover's requests
+/// (`Worker+RingCopy`, on `requestRing`).
 protocol EventSource: AnyObject {
     /// True when listener events carry accepted sockets; false when the worker accepts itself.
     static var deliversAcceptedSockets: Bool { get }
+    /// The ring the ring copy mover can submit its requests to (io_uring), nil when there is none (epoll).
+    var requestRing: IoUring? { get }
 
     /// Runs on the worker's own thread before its first wait.
     func begin()

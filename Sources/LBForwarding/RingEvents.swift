@@ -5,11 +5,14 @@ import LBSystem
 /// io_uring as a worker's event source (see `EventSource`): one ring per worker, a few one-shot accepts on
 /// each listener, multishot poll on each socket, one io_uring_enter per loop turn.
 ///
-/// Bytes still move by direct splice/read/write calls from the worker: IORING_OP_SPLICE is punted to kernel
-/// worker threads and answers EAGAIN on non-blocking sockets, so readiness + direct calls is the fast shape.
+/// Bytes move one of two ways (docs/internals/forwarding.md): by the ring copy mover's recv and send requests on
+/// this same ring (`Worker+RingCopy`: copy, and auto until a connection carries bulk), or by direct
+/// splice/read/write calls on readiness (`Worker+Pump`: splice, and bulk). IORING_OP_SPLICE is not used: it is
+/// punted to kernel worker threads and answers EAGAIN on non-blocking sockets.
 final class RingEvents: EventSource {
     static let deliversAcceptedSockets = true
     let ring: IoUring
+    var requestRing: IoUring? { ring }
     /// Per listener: whether it should be accepting (not paused, not removed), its descriptor, the accepts in
     /// flight (of any arming), and the number of its current arming, carried in the token's generation so that
     /// a pause cancels that arming's accepts and no other.
@@ -129,7 +132,7 @@ final class RingEvents: EventSource {
     }
 
     private func listenerToken(_ index: Int) -> EventToken {
-        EventToken(slot: EventToken.listener(index).slot, generation: armings[index], side: 0)
+        EventToken(slot: EventToken.listener(index).slot, generation: armings[index], side: .client)
     }
 
     @inline(__always)

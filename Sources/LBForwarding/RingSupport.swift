@@ -111,7 +111,7 @@ public enum RingSupport {
         } catch {
             return "provided-buffer rings do not work here (\(error); they need Linux 5.19)"
         }
-        let receiveToken = EventToken(slot: 0, generation: 0, side: 0, operation: EventToken.receive)
+        let receiveToken = EventToken(slot: 0, generation: 0, side: .client, operation: .receive)
         ring.prepareReceiveMultishot(accepted.0, group: 7, userData: receiveToken.raw)
         if let client { _ = Socket.write(client.fd, from: "x", count: 1) }
         var received: (Int32, UInt32)?

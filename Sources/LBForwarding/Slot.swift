@@ -1,4 +1,5 @@
 import LBBalancing
+import LBEngine
 
 /// One direction of a proxied connection (client -> node, or node -> client) and what sits in between:
 /// a kernel pipe (splice) or a pooled buffer (copy), held only while bytes are in flight.
@@ -30,7 +31,7 @@ struct Direction {
     /// (`readingOwn`: it has one in its queue; `pollingOwn`: a one-shot poll waits for the source).
     var readingOwn: Bool = false
     var pollingOwn: Bool = false
-    /// Ring copy: provided buffers received and not yet sent, a queue linked through `Worker.bufferNext`.
+    /// Ring copy: provided buffers received and not yet sent, a queue linked through `RingCopyMover.bufferNext`.
     var head: Int32 = -1
     var tail: Int32 = -1
     var queued: Int32 = 0
@@ -59,12 +60,12 @@ struct Direction {
     var tried = NodeSet()
     var client: Int32 = -1
     var server: Int32 = -1
-    /// Readiness per side (0 client, 1 node), set by edges and cleared by EAGAIN (edge-triggered epoll).
-    var readable: (Bool, Bool) = (false, false)
-    var writable: (Bool, Bool) = (false, false)
+    /// Readiness per side, set by edges and cleared by EAGAIN (edge-triggered epoll).
+    var readable = PerSide(false)
+    var writable = PerSide(false)
     /// The peer's FIN was reported (EPOLLRDHUP/EPOLLHUP) on this side: a short read did not drain it, the
     /// end of stream is still to be read, and no new edge will say so.
-    var hungUp: (Bool, Bool) = (false, false)
+    var hungUp = PerSide(false)
     /// Client -> node.
     var up = Direction()
     /// Node -> client.
@@ -90,10 +91,31 @@ struct Direction {
     /// Follows the client's HTTP requests on the mirrored P2P service (`PartyinfoMirror`); inactive elsewhere.
     var framer = HTTPFramer(active: false)
 
-    /// The direction whose source is `side` (0: client to node, 1: node to client).
+    /// The direction whose source is `side` (`.client`: client to node, `.node`: node to client).
     @inline(__always)
-    subscript(source side: Int) -> Direction {
-        get { side == 0 ? up : down }
-        set { if side == 0 { up = newValue } else { down = newValue } }
+    subscript(source side: Side) -> Direction {
+        get { side == .client ? up : down }
+        set { if side == .client { up = newValue } else { down = newValue } }
+    }
+
+    /// The socket on `side`, -1 when it has none.
+    @inline(__always)
+    func socket(_ side: Side) -> Int32 { side == .client ? client : server }
+}
+
+/// One value for each side of a connection.
+struct PerSide<Value> {
+    var client: Value
+    var node: Value
+
+    @inline(__always) init(_ both: Value) {
+        client = both
+        node = both
+    }
+
+    @inline(__always)
+    subscript(side: Side) -> Value {
+        get { side == .client ? client : node }
+        set { if side == .client { client = newValue } else { node = newValue } }
     }
 }

@@ -150,10 +150,10 @@ extension Worker {
         slots[i].framer = HTTPFramer(active: service == plan.mirrorService)
         slots[i].up.splicing = plan.mode == .splice && !slots[i].framer.isActive
         slots[i].down.splicing = plan.mode == .splice
-        let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
+        let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client)
         do {
             // The ring copy mover learns of the client's bytes and hang-ups from its recv requests.
-            if ring == nil { try events.watch(client, token: token) }
+            if !movesByRingCopy { try events.watch(client, token: token) }
         } catch {
             closeDescriptor(client)
             slots[i].client = -1

@@ -33,18 +33,18 @@ extension Worker {
         slots.unlink(i, from: &slots.idle)
         releaseTransport(&slots[i].up)
         releaseTransport(&slots[i].down)
-        if slots[i].ringCopy {
+        if slots[i].ringCopy, let ringCopy {
             // Its recvs and sends name its sockets: submitted before the numbers are free again (see
             // `EventSource.submitBeforeClosing`).
             events.submitBeforeClosing()
-            stopRingCopy(i)
+            stopRingCopy(ringCopy, i)
         }
         let generation = slots[i].generation
-        if slots[i].client >= 0 && polls(i, side: 0) {
-            events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: 0))
+        if slots[i].client >= 0 && polls(i, side: .client) {
+            events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: .client))
         }
-        if slots[i].server >= 0 && polls(i, side: 1) {
-            events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: 1))
+        if slots[i].server >= 0 && polls(i, side: .node) {
+            events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: .node))
         }
         close(slots[i].client, reset: reset)
         close(slots[i].server, reset: reset)
@@ -69,11 +69,14 @@ extension Worker {
     }
 
     /// Frees a slot that holds no descriptors any more.
+    ///
+    /// Below the connection limit again, waiting clients are admitted and listeners resumed by the loop once
+    /// this turn's events are handled (`resumePausedListeners`), not from here: a connection that ends never
+    /// starts another inside its own ending (finish -> admit -> connect -> finish ...).
     func releaseSlot(_ i: Int32) {
         slots.release(i)
         shared.openConnections.subtract(1, ordering: .relaxed)
         counters.open.bump(-1)
-        if pausedForLimit && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections { limitEased() }
     }
 
     @inline(__always)

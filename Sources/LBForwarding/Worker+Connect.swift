@@ -24,7 +24,7 @@ extension Worker {
                 slots[i].server = fd
                 slots[i].node = Int32(node)
                 state.activeConnections.add(1, ordering: .relaxed)
-                let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1)
+                let token = EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node)
                 do {
                     try events.watch(fd, token: token)
                 } catch {
@@ -64,9 +64,9 @@ extension Worker {
     /// An event on a connection's socket. While connecting only the node side matters; the client's
     /// readiness is remembered for when the node answers.
     @inline(__always)
-    func connectionEvent(_ i: Int32, side: Int, events: UInt32) {
+    func connectionEvent(_ i: Int32, side: Side, events: UInt32) {
         if slots[i].phase == .connecting {
-            if side == 1 {
+            if side == .node {
                 // EPOLLERR with SO_ERROR is a failed connect. EPOLLHUP alone is not: the node accepted and
                 // closed, which the first read will show as end of stream.
                 if events & Epoll.error != 0 {
@@ -74,8 +74,8 @@ extension Worker {
                     return
                 }
                 if events & (Epoll.writable | Epoll.hangUp) != 0 {
-                    if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.1 = true }
-                    if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp.1 = true }
+                    if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.node = true }
+                    if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp.node = true }
                     established(i)
                 }
             } else {
@@ -83,9 +83,9 @@ extension Worker {
                     finish(i, reset: true)
                     return
                 }
-                if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.0 = true }
-                if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp.0 = true }
-                if events & Epoll.writable != 0 { slots[i].writable.0 = true }
+                if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.client = true }
+                if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp.client = true }
+                if events & Epoll.writable != 0 { slots[i].writable.client = true }
             }
             return
         }
@@ -97,15 +97,9 @@ extension Worker {
         let readable = events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0
         let writable = events & Epoll.writable != 0
         let hungUp = events & (Epoll.readHangUp | Epoll.hangUp) != 0
-        if side == 0 {
-            if readable { slots[i].readable.0 = true }
-            if writable { slots[i].writable.0 = true }
-            if hungUp { slots[i].hungUp.0 = true }
-        } else {
-            if readable { slots[i].readable.1 = true }
-            if writable { slots[i].writable.1 = true }
-            if hungUp { slots[i].hungUp.1 = true }
-        }
+        if readable { slots[i].readable[side] = true }
+        if writable { slots[i].writable[side] = true }
+        if hungUp { slots[i].hungUp[side] = true }
         pump(i)
     }
 
@@ -113,15 +107,15 @@ extension Worker {
     func established(_ i: Int32) {
         slots.unlink(i, from: &slots.connecting)
         slots[i].phase = .established
-        slots[i].writable.1 = true
+        slots[i].writable.node = true
         plan.passiveHealth.recordSuccess(plan.nodes[Int(slots[i].node)])
         counters.serviceNodes.bump(slots[i].service, slots[i].node, .connections)
         if plan.idleTimeoutMs > 0 {
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.append(i, to: &slots.idle)
         }
-        if ring != nil {
-            startRingCopy(i)
+        if let ringCopy {
+            startRingCopy(ringCopy, i)
         } else {
             pump(i)
         }
@@ -138,11 +132,11 @@ extension Worker {
         dropNodeSocket(i, watched: true)
         // The next node's socket is watched under a new generation, so that anything the old socket's watch
         // still reports (io_uring may have queued more than one completion) is recognised as stale.
-        let old = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
+        let old = EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client)
         slots.renew(i)
-        let new = EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0)
+        let new = EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client)
         do {
-            if ring == nil { try events.rewatch(slots[i].client, from: old, to: new) }
+            if !movesByRingCopy { try events.rewatch(slots[i].client, from: old, to: new) }
         } catch {
             finish(i, reset: false)
             return
@@ -155,7 +149,7 @@ extension Worker {
     private func dropNodeSocket(_ i: Int32, watched: Bool) {
         if slots[i].server >= 0 {
             if watched {
-                events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
+                events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
             }
             closeDescriptor(slots[i].server)
             slots[i].server = -1

@@ -1,3 +1,4 @@
+import LBEngine
 import LBSystem
 import Synchronization
 
@@ -16,12 +17,12 @@ extension Worker {
     /// and whose bytes are all delivered; releases the connection once both directions are shut.
     @inline(__always)
     func pump(_ i: Int32) {
-        let upOutcome = pumpDirection(i, upward: true)
+        let upOutcome = pumpDirection(i, from: .client)
         if case .failed = upOutcome {
             finish(i, reset: true)
             return
         }
-        let downOutcome = pumpDirection(i, upward: false)
+        let downOutcome = pumpDirection(i, from: .node)
         if case .failed = downOutcome {
             finish(i, reset: true)
             return
@@ -38,17 +39,19 @@ extension Worker {
         }
     }
 
-    /// One direction: write what is in flight, read more, repeat while anything moves (up to a fair share).
+    /// One direction, the one whose source is `side`: write what is in flight, read more, repeat while anything
+    /// moves (up to a fair share).
     ///
     /// Works on a local copy of the direction and the two readiness flags, stored back at the end.
-    private func pumpDirection(_ i: Int32, upward: Bool) -> PumpOutcome {
-        var d = upward ? slots[i].up : slots[i].down
+    private func pumpDirection(_ i: Int32, from side: Side) -> PumpOutcome {
+        var d = slots[i][source: side]
         if d.destinationShut { return .idle }
-        let source = upward ? slots[i].client : slots[i].server
-        let destination = upward ? slots[i].server : slots[i].client
-        var sourceReadable = upward ? slots[i].readable.0 : slots[i].readable.1
-        var destinationWritable = upward ? slots[i].writable.1 : slots[i].writable.0
-        let sourceHungUp = upward ? slots[i].hungUp.0 : slots[i].hungUp.1
+        let upward = side == .client
+        let source = slots[i].socket(side)
+        let destination = slots[i].socket(side.other)
+        var sourceReadable = slots[i].readable[side]
+        var destinationWritable = slots[i].writable[side.other]
+        let sourceHungUp = slots[i].hungUp[side]
         var moved = 0
         var outcome = PumpOutcome.idle
 
@@ -171,15 +174,9 @@ extension Worker {
             if upward { slots[i].bytesUp += moved } else { slots[i].bytesDown += moved }
             counters.serviceNodes.bump(slots[i].service, slots[i].node, upward ? .bytesUp : .bytesDown, moved)
         }
-        if upward {
-            slots[i].up = d
-            slots[i].readable.0 = sourceReadable
-            slots[i].writable.1 = destinationWritable
-        } else {
-            slots[i].down = d
-            slots[i].readable.1 = sourceReadable
-            slots[i].writable.0 = destinationWritable
-        }
+        slots[i][source: side] = d
+        slots[i].readable[side] = sourceReadable
+        slots[i].writable[side.other] = destinationWritable
         return outcome
     }
 

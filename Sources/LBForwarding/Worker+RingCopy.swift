@@ -24,50 +24,50 @@ extension Worker {
     static var ringQueueLimit: Int32 { 8 }
 
     /// The node connection is up: the node's poll goes, and a multishot recv is armed on each side.
-    func startRingCopy(_ i: Int32) {
+    func startRingCopy(_ m: RingCopyMover, _ i: Int32) {
         slots[i].ringCopy = true
-        events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
-        armReceive(i, side: 0)
-        armReceive(i, side: 1)
+        events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
+        armReceive(m, i, side: .client)
+        armReceive(m, i, side: .node)
     }
 
     @inline(__always)
-    private func token(_ i: Int32, side: Int, _ operation: UInt32) -> EventToken {
+    private func token(_ i: Int32, side: Side, _ operation: EventToken.Operation) -> EventToken {
         EventToken(slot: UInt32(i), generation: slots[i].generation, side: side, operation: operation)
     }
 
-    private func armReceive(_ i: Int32, side: Int) {
-        let source = side == 0 ? slots[i].client : slots[i].server
-        ring!.prepareReceiveMultishot(source, group: Self.bufferGroup, userData: token(i, side: side, EventToken.receive).raw)
+    private func armReceive(_ m: RingCopyMover, _ i: Int32, side: Side) {
+        let source = slots[i].socket(side)
+        m.ring.prepareReceiveMultishot(source, group: Self.bufferGroup, userData: token(i, side: side, .receive).raw)
         slots[i].inFlight += 1
         slots[i][source: side].receiving = true
     }
 
     /// A completion of one of this connection's recv or send requests.
     @inline(__always)
-    func ringCompletion(_ i: Int32, side: Int, operation: UInt32, result: Int32, flags: UInt32) {
-        if operation == EventToken.receive {
-            received(i, side: side, result: result, flags: flags)
-        } else if operation == EventToken.send {
-            sent(i, side: side, result: result)
-        } else {
-            sourceReadable(i, side: side, result: result)
+    func ringCompletion(_ m: RingCopyMover, _ i: Int32, side: Side, operation: EventToken.Operation, result: Int32, flags: UInt32) {
+        switch operation {
+        case .receive: received(m, i, side: side, result: result, flags: flags)
+        case .send: sent(m, i, side: side, result: result)
+        case .readable, .poll: sourceReadable(m, i, side: side, result: result)
         }
+        // Auto's hand-over to splice, the one place it happens: once the last request of a connection moving to
+        // splice is in (a completion that leaves one armed, or one of a connection already ended, does nothing).
+        if slots[i].phase == .established && slots[i].movingToSplice { moveToSpliceIfIdle(i) }
     }
 
-    private func received(_ i: Int32, side: Int, result: Int32, flags: UInt32) {
+    private func received(_ m: RingCopyMover, _ i: Int32, side: Side, result: Int32, flags: UInt32) {
         if result > 0 && flags & IoUring.bufferFlag != 0 {
             let id = Int32(flags >> IoUring.bufferShift)
-            buffersOut += 1
+            m.buffersOut += 1
             if slots[i].phase == .established {
-                enqueue(i, side: side, buffer: id, length: result)
-                if plan.mode == .auto { detectBulk(i, side: side, received: result) }
+                enqueue(m, i, side: side, buffer: id, length: result)
+                if plan.mode == .auto { detectBulk(m, i, side: side, received: result) }
             } else {
-                giveBack(id)
+                giveBack(m, id)
             }
         }
         if flags & IoUring.more != 0 { return }
-        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         // The multishot recv ended.
         slots[i].inFlight -= 1
         slots[i][source: side].receiving = false
@@ -80,28 +80,28 @@ extension Worker {
             shutIfDelivered(i, side: side)
         } else if result > 0 || result == -ECANCELED {
             // Ended after data (a full completion queue) or by our back-pressure cancel: re-arm unless paused.
-            receiveAgainIfWanted(i, side: side)
+            receiveAgainIfWanted(m, i, side: side)
         } else if result == -ENOBUFS {
             counters.buffersRanOut.bump()
-            readOwn(i, side: side)
+            readOwn(m, i, side: side)
         } else {
             finish(i, reset: true)
         }
     }
 
-    private func enqueue(_ i: Int32, side: Int, buffer id: Int32, length: Int32) {
-        if side == 0 && slots[i].framer.isActive { _ = frameUp(i, bufferAddress(id), Int(length)) }
-        bufferLength[Int(id)] = length
-        bufferNext[Int(id)] = -1
+    private func enqueue(_ m: RingCopyMover, _ i: Int32, side: Side, buffer id: Int32, length: Int32) {
+        if side == .client && slots[i].framer.isActive { _ = frameUp(i, bufferAddress(m, id), Int(length)) }
+        m.bufferLength[Int(id)] = length
+        m.bufferNext[Int(id)] = -1
         var d = slots[i][source: side]
-        if d.tail >= 0 { bufferNext[Int(d.tail)] = id } else { d.head = id; d.start = 0 }
+        if d.tail >= 0 { m.bufferNext[Int(d.tail)] = id } else { d.head = id; d.start = 0 }
         d.tail = id
         d.queued += 1
         let full = d.queued >= Self.ringQueueLimit && d.receiving && !d.receivePaused
         if full { d.receivePaused = true }
         slots[i][source: side] = d
-        if full { ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw) }
-        if !d.sending { sendHead(i, side: side) }
+        if full { m.ring.prepareCancel(token(i, side: side, .receive).raw, userData: EventToken.ignored.raw) }
+        if !d.sending { sendHead(m, i, side: side) }
         if plan.idleTimeoutMs > 0 {
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.touch(i, in: &slots.idle)
@@ -109,23 +109,22 @@ extension Worker {
     }
 
     /// Sends what is left of the head buffer of `side`'s direction.
-    private func sendHead(_ i: Int32, side: Int) {
+    private func sendHead(_ m: RingCopyMover, _ i: Int32, side: Side) {
         let d = slots[i][source: side]
-        let destination = side == 0 ? slots[i].server : slots[i].client
-        let address = bufferAddress(d.head) + Int(d.start)
-        let count = Int(bufferLength[Int(d.head)] - d.start)
-        ring!.prepareSend(destination, from: address, count: count, userData: token(i, side: side, EventToken.send).raw)
+        let destination = slots[i].socket(side.other)
+        let address = bufferAddress(m, d.head) + Int(d.start)
+        let count = Int(m.bufferLength[Int(d.head)] - d.start)
+        m.ring.prepareSend(destination, from: address, count: count, userData: token(i, side: side, .send).raw)
         slots[i].inFlight += 1
         slots[i][source: side].sending = true
     }
 
-    private func sent(_ i: Int32, side: Int, result: Int32) {
+    private func sent(_ m: RingCopyMover, _ i: Int32, side: Side, result: Int32) {
         slots[i].inFlight -= 1
-        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         var d = slots[i][source: side]
         d.sending = false
         if slots[i].phase == .closing {
-            if d.head >= 0 { giveBack(d.head) }
+            if d.head >= 0 { giveBack(m, d.head) }
             d.head = -1
             d.tail = -1
             slots[i][source: side] = d
@@ -137,36 +136,36 @@ extension Worker {
             finish(i, reset: true)  // EPIPE, ECONNRESET: the destination is gone
             return
         }
-        if side == 0 { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
-        if side == 0 { slots[i].bytesUp += Int(result) } else { slots[i].bytesDown += Int(result) }
+        if side == .client { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
+        if side == .client { slots[i].bytesUp += Int(result) } else { slots[i].bytesDown += Int(result) }
         if plan.idleTimeoutMs > 0 {
             // Bytes reaching a slow reader are activity too, while its recv is paused and nothing new arrives.
             slots[i].deadline = now + plan.idleTimeoutMs
             slots.touch(i, in: &slots.idle)
         }
-        counters.serviceNodes.bump(slots[i].service, slots[i].node, side == 0 ? .bytesUp : .bytesDown, Int(result))
+        counters.serviceNodes.bump(slots[i].service, slots[i].node, side == .client ? .bytesUp : .bytesDown, Int(result))
         d.start += result
         var more = true
-        if d.start >= bufferLength[Int(d.head)] {
+        if d.start >= m.bufferLength[Int(d.head)] {
             let done = d.head
-            d.head = bufferNext[Int(done)]
+            d.head = m.bufferNext[Int(done)]
             if d.head < 0 { d.tail = -1 }
             d.start = 0
             d.queued -= 1
-            giveBack(done)
+            giveBack(m, done)
             more = d.head >= 0
         }
         slots[i][source: side] = d
         if more {
-            sendHead(i, side: side)
+            sendHead(m, i, side: side)
         } else {
             shutIfDelivered(i, side: side)
         }
-        if slots[i].phase == .established { receiveAgainIfWanted(i, side: side) }
+        if slots[i].phase == .established { receiveAgainIfWanted(m, i, side: side) }
     }
 
     /// Re-arms a direction's recv after a back-pressure pause (once its queue has drained to half) or an end.
-    private func receiveAgainIfWanted(_ i: Int32, side: Int) {
+    private func receiveAgainIfWanted(_ m: RingCopyMover, _ i: Int32, side: Side) {
         var d = slots[i][source: side]
         guard !d.receiving, !d.pollingOwn, !d.sourceClosed, !d.destinationShut, !slots[i].movingToSplice else { return }
         if d.readingOwn {
@@ -174,8 +173,8 @@ extension Worker {
             guard d.head < 0 else { return }
             d.readingOwn = false
             slots[i][source: side] = d
-            if buffersOut >= plan.ringBuffers {
-                readOwn(i, side: side)
+            if m.buffersOut >= plan.ringBuffers {
+                readOwn(m, i, side: side)
                 return
             }
         }
@@ -184,15 +183,15 @@ extension Worker {
             d.receivePaused = false
             slots[i][source: side] = d
         }
-        armReceive(i, side: side)
+        armReceive(m, i, side: side)
     }
 
     /// Half-close: once a direction's source sent its FIN and every byte before it is delivered, our FIN
     /// follows; with both directions shut, the connection is done.
-    private func shutIfDelivered(_ i: Int32, side: Int) {
+    private func shutIfDelivered(_ i: Int32, side: Side) {
         var d = slots[i][source: side]
         guard d.sourceClosed, !d.sending, d.head < 0, !d.destinationShut else { return }
-        Socket.shutdownWrite(side == 0 ? slots[i].server : slots[i].client)
+        Socket.shutdownWrite(slots[i].socket(side.other))
         d.destinationShut = true
         slots[i][source: side] = d
         if slots[i].up.destinationShut && slots[i].down.destinationShut { finish(i, reset: false) }
@@ -200,36 +199,36 @@ extension Worker {
 
     /// A buffer goes back to the kernel; a direction waiting for one is re-armed.
     @inline(__always)
-    private func giveBack(_ id: Int32) {
+    private func giveBack(_ m: RingCopyMover, _ id: Int32) {
         if Int(id) >= plan.ringBuffers {
             buffers.give(id - Int32(plan.ringBuffers))
             return
         }
-        ring!.giveBack(id)
-        buffersOut -= 1
-        rearmStarved(atMost: 1)
+        m.ring.giveBack(id)
+        m.buffersOut -= 1
+        rearmStarved(m, atMost: 1)
     }
 
     /// A provided buffer, or (ids from `plan.ringBuffers` up) one of the worker's own copy buffers.
     @inline(__always)
-    private func bufferAddress(_ id: Int32) -> UnsafeMutableRawPointer {
-        Int(id) >= plan.ringBuffers ? buffers.address(id - Int32(plan.ringBuffers)) : ring!.bufferAddress(id)
+    private func bufferAddress(_ m: RingCopyMover, _ id: Int32) -> UnsafeMutableRawPointer {
+        Int(id) >= plan.ringBuffers ? buffers.address(id - Int32(plan.ringBuffers)) : m.ring.bufferAddress(id)
     }
 
     /// The provided buffers ran out under this direction: rather than wait for one (the directions holding
     /// them may be waiting for this one), it reads into one of the worker's own buffers, one at a time, on
     /// readiness, until provided buffers are back.
-    private func readOwn(_ i: Int32, side: Int) {
+    private func readOwn(_ m: RingCopyMover, _ i: Int32, side: Side) {
         var d = slots[i][source: side]
         guard d.head < 0, !d.receiving, !d.pollingOwn, !d.sourceClosed else { return }
         // Moving to splice: the move waits for no request in flight, and a poll armed now would be cancelled by
         // nothing. The pump reads this direction once the move is done.
         guard !slots[i].movingToSplice else { return }
         guard let own = buffers.take() else {
-            starved.append((i, slots[i].generation, side))  // not even those: wait for a provided one
+            m.starved.append((i, slots[i].generation, side))  // not even those: wait for a provided one
             return
         }
-        let source = side == 0 ? slots[i].client : slots[i].server
+        let source = slots[i].socket(side)
         switch Socket.read(source, into: buffers.address(own), count: Self.copyBufferSize) {
         case .done(0):
             buffers.give(own)
@@ -239,13 +238,13 @@ extension Worker {
         case .done(let n):
             d.readingOwn = true
             slots[i][source: side] = d
-            enqueue(i, side: side, buffer: Int32(plan.ringBuffers) + own, length: Int32(n))
+            enqueue(m, i, side: side, buffer: Int32(plan.ringBuffers) + own, length: Int32(n))
         case .wouldBlock:
             buffers.give(own)
             d.pollingOwn = true
             slots[i][source: side] = d
             slots[i].inFlight += 1
-            ring!.preparePollOnce(source, mask: IoUring.pollIn | IoUring.pollReadHangUp, userData: token(i, side: side, EventToken.readable).raw)
+            m.ring.preparePollOnce(source, mask: IoUring.pollIn | IoUring.pollReadHangUp, userData: token(i, side: side, .readable).raw)
         case .failed:
             buffers.give(own)
             finish(i, reset: true)
@@ -253,54 +252,53 @@ extension Worker {
     }
 
     /// The one-shot poll of a direction reading into its own buffer fired.
-    private func sourceReadable(_ i: Int32, side: Int, result: Int32) {
+    private func sourceReadable(_ m: RingCopyMover, _ i: Int32, side: Side, result: Int32) {
         slots[i].inFlight -= 1
         slots[i][source: side].pollingOwn = false
         if slots[i].phase == .closing {
             releaseIfDone(i)
             return
         }
-        defer { if slots[i].movingToSplice { moveToSpliceIfIdle(i) } }
         guard result >= 0 else { return }  // cancelled: the connection is moving on
-        readOwn(i, side: side)
+        readOwn(m, i, side: side)
     }
 
     /// Re-arms directions whose recv ran out of buffers, while buffers are back in the ring. Also called once a
     /// turn: a buffer may have come back before the -ENOBUFS that waits for it was seen.
-    func rearmStarved(atMost limit: Int) {
+    func rearmStarved(_ m: RingCopyMover, atMost limit: Int) {
         var armed = 0
-        while armed < limit, buffersOut < plan.ringBuffers, let waiting = starved.popLast() {
+        while armed < limit, m.buffersOut < plan.ringBuffers, let waiting = m.starved.popLast() {
             let i = waiting.slot
             guard slots[i].phase == .established, slots[i].generation == waiting.generation else { continue }
-            receiveAgainIfWanted(i, side: waiting.side)
+            receiveAgainIfWanted(m, i, side: waiting.side)
             armed += 1
         }
     }
 
     /// On finish: cancels the requests in flight and gives back buffers no request uses.
-    func stopRingCopy(_ i: Int32) {
+    func stopRingCopy(_ m: RingCopyMover, _ i: Int32) {
         guard slots[i].phase == .established else { return }
         slots[i].movingToSplice = false
-        for side in 0...1 {
+        for side in Side.allCases {
             var d = slots[i][source: side]
             if d.receiving {
-                ring!.prepareCancel(token(i, side: side, EventToken.receive).raw, userData: EventToken.ignored.raw)
+                m.ring.prepareCancel(token(i, side: side, .receive).raw, userData: EventToken.ignored.raw)
             }
             if d.sending {
-                ring!.prepareCancel(token(i, side: side, EventToken.send).raw, userData: EventToken.ignored.raw)
+                m.ring.prepareCancel(token(i, side: side, .send).raw, userData: EventToken.ignored.raw)
             }
             if d.pollingOwn {
-                ring!.prepareCancel(token(i, side: side, EventToken.readable).raw, userData: EventToken.ignored.raw)
+                m.ring.prepareCancel(token(i, side: side, .readable).raw, userData: EventToken.ignored.raw)
             }
             // The head stays while its send is in flight; the rest of the queue goes back now.
-            var id = d.sending ? bufferNext[Int(d.head)] : d.head
+            var id = d.sending ? m.bufferNext[Int(d.head)] : d.head
             while id >= 0 {
-                let next = bufferNext[Int(id)]
+                let next = m.bufferNext[Int(id)]
                 if Int(id) >= plan.ringBuffers {
                     buffers.give(id - Int32(plan.ringBuffers))
                 } else {
-                    ring!.giveBack(id)
-                    buffersOut -= 1
+                    m.ring.giveBack(id)
+                    m.buffersOut -= 1
                 }
                 id = next
             }
@@ -312,19 +310,19 @@ extension Worker {
     }
 
     /// Auto mode: counts full buffers in a row; at `bulkBytes` the connection moves to splice.
-    private func detectBulk(_ i: Int32, side: Int, received: Int32) {
+    private func detectBulk(_ m: RingCopyMover, _ i: Int32, side: Side, received: Int32) {
         var d = slots[i][source: side]
         // A framed direction must stay in user space (`frameUp`): it never counts as bulk.
-        d.burst = Int(received) == Self.copyBufferSize && !(side == 0 && slots[i].framer.isActive) ? d.burst + Int(received) : 0
+        d.burst = Int(received) == Self.copyBufferSize && !(side == .client && slots[i].framer.isActive) ? d.burst + Int(received) : 0
         let bulk = d.burst >= Self.bulkBytes
         slots[i][source: side] = d
         guard bulk, !slots[i].movingToSplice, !pipes.exhausted else { return }
         slots[i].movingToSplice = true
-        for s in 0...1 where slots[i][source: s].receiving {
-            ring!.prepareCancel(token(i, side: s, EventToken.receive).raw, userData: EventToken.ignored.raw)
+        for s in Side.allCases where slots[i][source: s].receiving {
+            m.ring.prepareCancel(token(i, side: s, .receive).raw, userData: EventToken.ignored.raw)
         }
-        for s in 0...1 where slots[i][source: s].pollingOwn {
-            ring!.prepareCancel(token(i, side: s, EventToken.readable).raw, userData: EventToken.ignored.raw)
+        for s in Side.allCases where slots[i][source: s].pollingOwn {
+            m.ring.prepareCancel(token(i, side: s, .readable).raw, userData: EventToken.ignored.raw)
         }
     }
 
@@ -334,7 +332,7 @@ extension Worker {
         guard slots[i].phase == .established, slots[i].inFlight == 0 else { return }
         slots[i].ringCopy = false
         slots[i].movingToSplice = false
-        for side in 0...1 {
+        for side in Side.allCases {
             var d = slots[i][source: side]
             d.splicing = d.burst >= Self.bulkBytes
             d.burst = 0
@@ -348,11 +346,11 @@ extension Worker {
             slots[i][source: side] = d
         }
         // The sockets may hold bytes and room already: say so, and let the polls report what comes next.
-        slots[i].readable = (true, true)
-        slots[i].writable = (true, true)
+        slots[i].readable = PerSide(true)
+        slots[i].writable = PerSide(true)
         do {
-            try events.watch(slots[i].client, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 0))
-            try events.watch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: 1))
+            try events.watch(slots[i].client, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client))
+            try events.watch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
         } catch {
             finish(i, reset: true)
             return

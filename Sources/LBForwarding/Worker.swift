@@ -56,16 +56,13 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     var now: Int64 = MonotonicClock.nowMilliseconds()
     /// Each node's mark-down epoch as this worker last acted on it.
     var seenMarkDowns: [Int]
-    /// The ring, when bytes move by io_uring requests (`Worker+RingCopy`: io_uring engine, copy mode); nil
-    /// when they move by direct calls on readiness (`Worker+Pump`).
-    let ring: IoUring?
-    /// Ring copy: each provided buffer's length received and the next buffer in its direction's queue.
-    var bufferLength: [Int32] = []
-    var bufferNext: [Int32] = []
-    /// Ring copy: directions whose multishot recv ended for want of buffers, to re-arm as buffers come back.
-    var starved: [(slot: Int32, generation: UInt32, side: Int)] = []
-    /// Ring copy: provided buffers holding received bytes (out of the kernel's ring).
-    var buffersOut = 0
+    /// The ring copy mover's state, when new connections start on it (`Worker+RingCopy`: io_uring engine, copy
+    /// or auto mode); nil when bytes move by direct calls on readiness only (`Worker+Pump`: epoll, and io_uring
+    /// in splice mode).
+    let ringCopy: RingCopyMover?
+    /// Whether new connections start on the ring copy mover. False with epoll, and with io_uring in splice mode
+    /// (polls and direct calls), so not a test of the engine.
+    @inline(__always) var movesByRingCopy: Bool { ringCopy != nil }
     /// `--log-connections`: where ended connections' records go; nil when off.
     let connectionLog: ConnectionLogRing?
     /// `--mirror-partyinfo`: nil unless the plan mirrors a service.
@@ -96,16 +93,13 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
         connectionLog = plan.connectionLog == nil ? nil : ConnectionLogRing()
         mirror = try PartyinfoMirror(plan: plan, counters: counters)
-        if plan.mode != .splice, let ringEvents = events as? RingEvents {
-            let count = plan.ringBuffers
-            try ringEvents.ring.provideBuffers(count: count, size: Self.copyBufferSize, group: Self.bufferGroup)
-            ring = ringEvents.ring
-            // Ids from `count` up are the worker's own copy buffers (BufferPool), read into directly.
-            bufferLength = Array(repeating: 0, count: count + 2 * capacity)
-            bufferNext = Array(repeating: -1, count: count + 2 * capacity)
-            starved.reserveCapacity(capacity)
+        if plan.mode != .splice, let ring = events.requestRing {
+            ringCopy = try RingCopyMover(
+                ring: ring, provided: plan.ringBuffers, ownBuffers: buffers.count, bufferSize: Self.copyBufferSize,
+                group: Self.bufferGroup, slots: capacity
+            )
         } else {
-            ring = nil
+            ringCopy = nil
         }
         pending.reserveCapacity(capacity)
         try events.watchWake(wakeFd)
@@ -143,7 +137,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
             if !pending.isEmpty { pumpPending() }
-            if !starved.isEmpty { rearmStarved(atMost: plan.ringBuffers) }
+            if let ringCopy, !ringCopy.starved.isEmpty { rearmStarved(ringCopy, atMost: plan.ringBuffers) }
             expireDeadlines()
             resumePausedListeners()
             if listenersClosed && !reportedDoneAccepting { reportDoneAccepting() }
@@ -189,8 +183,9 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.staleEvents.bump()
             return
         }
-        if token.operation != 0 {
-            ringCompletion(i, side: token.side, operation: token.operation, result: result, flags: flags)
+        if token.operation != .poll {
+            // Only the ring copy mover makes requests other than polls.
+            if let ringCopy { ringCompletion(ringCopy, i, side: token.side, operation: token.operation, result: result, flags: flags) }
             return
         }
         // Polls matter only until a connection closes; with the ring copy mover, only while it connects.
@@ -214,16 +209,16 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Whether a connection's socket on `side` is watched by a poll (or epoll): always with direct calls;
     /// with the ring copy mover, the node's while connecting, and both once a bulk connection moved to splice.
     @inline(__always)
-    func polls(_ i: Int32, side: Int) -> Bool {
+    func polls(_ i: Int32, side: Side) -> Bool {
         switch slots[i].phase {
-        case .connecting: return ring == nil || side == 1
+        case .connecting: return !movesByRingCopy || side == .node
         case .established: return !slots[i].ringCopy
         case .free, .closing: return false
         }
     }
 
-    private func watchAgain(_ i: Int32, side: Int) {
-        let fd = side == 0 ? slots[i].client : slots[i].server
+    private func watchAgain(_ i: Int32, side: Side) {
+        let fd = slots[i].socket(side)
         guard fd >= 0, polls(i, side: side) else { return }
         do {
             try events.watch(fd, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: side))

@@ -7,7 +7,7 @@ func eventTokenBenchmarks() {
     let inputs: [(slot: UInt32, generation: UInt32)] = (0..<4_096).map { _ in
         (UInt32(r.next(below: 16_384)), UInt32(r.next(below: 1 << 30)))
     }
-    var tokens = inputs.enumerated().map { k, x in EventToken(slot: x.slot, generation: x.generation, side: k & 1) }
+    var tokens = inputs.enumerated().map { k, x in EventToken(slot: x.slot, generation: x.generation, side: k & 1 == 0 ? .client : .node) }
     tokens[7] = .wake
     tokens[99] = .listener(2)
     let mask = inputs.count - 1
@@ -15,7 +15,7 @@ func eventTokenBenchmarks() {
         var acc: UInt64 = 0
         for k in benchmark.scaledIterations {
             let x = inputs[k & mask]
-            acc ^= EventToken(slot: x.slot, generation: x.generation, side: k & 1).raw
+            acc ^= EventToken(slot: x.slot, generation: x.generation, side: k & 1 == 0 ? .client : .node).raw
         }
         blackHole(acc)
     }
@@ -29,7 +29,7 @@ func eventTokenBenchmarks() {
             } else if let listener = token.listenerIndex {
                 acc &+= listener
             } else {
-                acc &+= Int(token.slot) &+ Int(token.generation) &+ token.side
+                acc &+= Int(token.slot) &+ Int(token.generation) &+ Int(token.side.rawValue)
             }
         }
         blackHole(acc)

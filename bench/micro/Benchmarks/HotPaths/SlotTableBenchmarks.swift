@@ -48,7 +48,7 @@ func slotTableBenchmarks() {
         let tokens = Scramble.permutation(inUse.count, seed: 4).enumerated().map { k, n in
             let i = inUse[n]
             let stale: UInt32 = k % 8 == 0 ? 1 : 0
-            return EventToken(slot: UInt32(i), generation: table[i].generation &- stale, side: k & 1)
+            return EventToken(slot: UInt32(i), generation: table[i].generation &- stale, side: k & 1 == 0 ? .client : .node)
         }
         var next = 0
         Benchmark("slot lookup by EventToken, generation-checked (10k in use, 1 in 8 stale)") { benchmark in
