@@ -40,3 +40,13 @@ def http_get(host, port, path="/", timeout=3.0):
             return (int(m.group(1)), data) if m else (None, data)
     except OSError:
         return (None, b"")
+
+
+def stand_in_mode(host, control_port, mode):
+    """Switches a stand-in's behaviour (`mode up|refuse|hang|fail|reset|wrongbody|slow`) through its control port;
+    raises RuntimeError on any answer but `ok` (OSError when the port does not answer)."""
+    with socket.create_connection((host, control_port), timeout=2) as s:
+        s.sendall(f"mode {mode}\n".encode())
+        answer = s.recv(100)
+    if not answer.startswith(b"ok"):
+        raise RuntimeError(f"stand-in {host}: 'mode {mode}' answered {answer!r}")
