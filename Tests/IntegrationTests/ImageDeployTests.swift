@@ -33,14 +33,11 @@ struct ImageDeployTests {
         return try? HTTPExchange.get(path, on: socket, close: true)
     }
 
-    /// Which nodes answered `count` requests for `path` through `host:port` (the stand-in names itself).
-    static func answering(_ path: String, host: String, port: Int, count: Int = 8, names: [String]) -> Set<String> {
-        var seen: Set<String> = []
-        for _ in 0..<count {
-            guard let body = get(path, host: host, port: port)?.body else { continue }
-            for name in names where body.contains("\"\(name)\"") { seen.insert(name) }
-        }
-        return seen
+    /// Which nodes answered `count` requests through `host:port`: GET /send, which the stand-in answers with
+    /// its name (`HTTPExchange.node`; the paths about the group, /partyinfo and /keys, are answered as Tessera
+    /// does, without it).
+    static func answering(host: String, port: Int, count: Int = 8) -> Set<String> {
+        Set((0..<count).compactMap { _ in get("/send", host: host, port: port)?.node })
     }
 
     // MARK: - Kubernetes
@@ -50,13 +47,20 @@ struct ImageDeployTests {
         .timeLimit(.minutes(5))
     )
     func kubePlay() throws {
+        try leavingNoConnectionTracking { try playKube() }
+    }
+
+    private func playKube() throws {
         let image = try TestImage.reference()
         let standIn = try Self.standInImage.get()
-        // The nodes: two stand-in containers on podman's default network, in the places of the Services
-        // tessera-1 and tessera-2, which the ConfigMap names.
+        let network = try BridgeNetwork(name: "tlb-test-kube", subnet: "198.19.252.0/24")
+        defer { network.remove() }
+        // The nodes: two stand-in containers on the test's network, in the places of the Services tessera-1 and
+        // tessera-2, which the ConfigMap names.
         let nodes = try (1...2).map { k in
-            try Container(name: Podman.uniqueName("kube-node-\(k)"), [standIn, "--name", "tessera-\(k)"])
+            try Container(name: Podman.uniqueName("kube-node-\(k)"), ["--network", network.name, standIn, "--name", "tessera-\(k)"])
         }
+        defer { for node in nodes { node.remove() } }
         let addresses = try nodes.map { try $0.address() }
 
         // The ConfigMap, with the nodes' addresses for the Service names (podman has no cluster DNS); the
@@ -70,12 +74,23 @@ struct ImageDeployTests {
         }
         var deployment = try String(contentsOf: folder.appendingPathComponent("deployment.yaml"), encoding: .utf8)
         try #require(deployment.contains("image: tessera-lb:latest"))
-        // One replica: podman 4.3 publishes every containerPort on the host, where a second pod cannot bind
-        // 9000 again (a cluster gives each pod its own address and publishes nothing).
+        // One replica: podman 4.3 publishes every containerPort on the host (below), where a second pod cannot
+        // bind the same ports again (a cluster gives each pod its own address and publishes nothing).
         try #require(deployment.contains("\n  replicas: 2\n"))
         deployment = deployment.replacingOccurrences(of: "\n  replicas: 2\n", with: "\n  replicas: 1\n")
         if image != "localhost/tessera-lb:latest" {
             deployment = deployment.replacingOccurrences(of: "image: tessera-lb:latest", with: "image: \(image)")
+        }
+        // And it publishes a containerPort without a hostPort on the same port of every host address, where
+        // another test's balancer (its admin listener's default is 9990) or a leftover may hold it: each port
+        // published on a free loopback port instead.
+        let hostPorts = distinctFreePorts(4)
+        for (containerPort, hostPort) in zip([9000, 9080, 9101, 9990], hostPorts) {
+            let line = "              containerPort: \(containerPort)\n"
+            try #require(deployment.contains(line), "deployment.yaml has containerPort \(containerPort)")
+            deployment = deployment.replacingOccurrences(
+                of: line, with: line + "              hostIP: 127.0.0.1\n              hostPort: \(hostPort)\n"
+            )
         }
         let kubeFile = NSTemporaryDirectory() + "tessera-lb-kube-\(getpid()).yaml"
         try (deployment + "\n---\n" + configMap).write(toFile: kubeFile, atomically: true, encoding: .utf8)
@@ -91,13 +106,21 @@ struct ImageDeployTests {
         _ = try Podman.output(["secret", "create", "tessera-lb-admin", secretFile])
         defer { _ = try? Podman.run(["secret", "rm", "tessera-lb-admin"]) }
 
-        let played = try Podman.run(["kube", "play", "--replace", kubeFile], timeout: 180)
+        let played = try Podman.run(["kube", "play", "--replace", "--network", network.name, kubeFile], timeout: 180)
         defer { _ = try? Podman.run(["kube", "down", kubeFile], timeout: 120) }
         try #require(played.status == 0, "podman kube play: \(played.stdout) \(played.stderr)")
         let pods = try Podman.output(["pod", "ps", "--filter", "label=app.kubernetes.io/name=tessera-lb", "--format", "{{.Name}}"])
             .split(separator: "\n").map(String.init)
         #expect(pods.count == 1, "the Deployment's pod: \(pods)")
-        for pod in pods { try checkPod(pod, nodes: addresses, token: token) }
+        for pod in pods {
+            try checkPod(pod, nodes: addresses, token: token)
+            let published = try Podman.output(["pod", "inspect", "--format", "{{.InfraContainerID}}", pod])
+            #expect(
+                try Podman.output(["port", published]).split(separator: "\n").map(String.init).sorted()
+                    == zip([9000, 9080, 9101, 9990], hostPorts).map { "\($0)/tcp -> 127.0.0.1:\($1)" }.sorted(),
+                "published on the free loopback ports only"
+            )
+        }
     }
 
     /// One pod of the Deployment: ready, serving both nodes, and running as the manifest says.
@@ -117,7 +140,7 @@ struct ImageDeployTests {
         // P2P's /upcheck, and ThirdParty (9080) to both nodes.
         #expect(Self.get("/upcheck", host: podAddress, port: 9000)?.body == "I'm up!")
         #expect(
-            Self.answering("/partyinfo/keys", host: podAddress, port: 9080, names: ["tessera-1", "tessera-2"])
+            Self.answering(host: podAddress, port: 9080)
                 == ["tessera-1", "tessera-2"],
             "\(pod): log: \(logs())"
         )
@@ -146,18 +169,21 @@ struct ImageDeployTests {
 
     // MARK: - docker compose
 
+    /// The compose project's network (BridgeNetwork's range; the kube test's is 198.19.252.0/24).
+    static let composeSubnet = "198.19.253.0/24"
+
     @Test(
         "podman-compose runs deploy/docker-compose.yml with stand-in nodes in the places of Tessera and PostgreSQL: the balancer serves both nodes on the published ports, turns healthy, and stops with status 0",
         .enabled(if: Podman.compose != nil, "podman-compose is not installed (scripts/install-deps test installs it from PyPI)"),
         .timeLimit(.minutes(5))
     )
     func compose() throws {
+        try leavingNoConnectionTracking { try composeUp() }
+    }
+
+    private func composeUp() throws {
         let image = try TestImage.reference()
         let standIn = try Self.standInImage.get()
-        // The example publishes Tessera's ports on the host, as it would in production.
-        for port in [9000, 9080, 9101] {
-            try #require((try? TestSocket(host: "127.0.0.1", port: port, timeout: 1)) == nil, "port \(port) is free for the compose example")
-        }
         // A copy of deploy/ with README's three set-up steps done by placeholders (the key pair, the JDBC
         // driver, the schema: neither Tessera nor PostgreSQL runs here), the image under test as the file's
         // tessera-lb:local, and an override file that puts the stand-in image in the places of Tessera's and
@@ -168,6 +194,17 @@ struct ImageDeployTests {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let deploy = work + "/deploy"
         try FileManager.default.copyItem(atPath: DeployTests.root.appendingPathComponent("deploy").path, toPath: deploy)
+        // The example publishes Tessera's ports on the host, as it would in production: in the copy, on free
+        // ports of the host instead (another test's balancer or a leftover may hold 9000, the default P2P port).
+        let hostPorts = distinctFreePorts(3)
+        var file = try String(contentsOfFile: deploy + "/docker-compose.yml", encoding: .utf8)
+        for (shipped, free) in zip(["\"9000:9000\"", "\"127.0.0.1:9080:9080\"", "\"127.0.0.1:9101:9101\""], hostPorts) {
+            try #require(file.contains("- \(shipped)\n"), "docker-compose.yml publishes \(shipped)")
+            let containerPort = shipped.dropFirst().dropLast().split(separator: ":").last!
+            let host = shipped.hasPrefix("\"127.0.0.1:") ? "127.0.0.1:" : ""
+            file = file.replacingOccurrences(of: "- \(shipped)\n", with: "- \"\(host)\(free):\(containerPort)\"\n")
+        }
+        try file.write(toFile: deploy + "/docker-compose.yml", atomically: true, encoding: .utf8)
         for folder in ["drivers", "keys"] {
             try FileManager.default.createDirectory(atPath: deploy + "/tessera/" + folder, withIntermediateDirectories: true)
         }
@@ -197,6 +234,12 @@ struct ImageDeployTests {
                     soft: \(nofile)
                     hard: \(nofile)
                   nproc: 4096
+            # The project's network on a subnet of the range for network tests (BridgeNetwork says why).
+            networks:
+              default:
+                ipam:
+                  config:
+                    - subnet: \(Self.composeSubnet)
             """.write(toFile: deploy + "/stand-ins.yml", atomically: true, encoding: .utf8)
 
         let project = Podman.uniqueName("compose")
@@ -206,8 +249,12 @@ struct ImageDeployTests {
                 timeout: timeout, directory: deploy
             )
         }
+        BridgeNetwork.removeTestNetworks(onSubnet: Self.composeSubnet)
         let up = try compose(["up", "-d", "--no-build"])
-        defer { _ = try? compose(["down", "-v", "-t", "0"]) }
+        defer {
+            _ = try? compose(["down", "-v", "-t", "0"])
+            _ = try? Podman.run(["network", "rm", "-f", "\(project)_default"])
+        }
         try #require(up.status == 0, "podman-compose up: \(up.stdout.suffix(3000)) \(up.stderr.suffix(3000))")
         let balancer = try Podman.output([
             "ps", "--filter", "label=com.docker.compose.project=\(project)", "--filter", "label=com.docker.compose.service=tessera-lb",
@@ -219,7 +266,7 @@ struct ImageDeployTests {
         // The ports as the file publishes them: P2P on every address, ThirdParty and Q2T on loopback.
         let published = try Podman.output(["port", balancer]).split(separator: "\n").map(String.init).sorted()
         #expect(
-            published == ["9000/tcp -> 0.0.0.0:9000", "9080/tcp -> 127.0.0.1:9080", "9101/tcp -> 127.0.0.1:9101"],
+            published == ["9000/tcp -> 0.0.0.0:\(hostPorts[0])", "9080/tcp -> 127.0.0.1:\(hostPorts[1])", "9101/tcp -> 127.0.0.1:\(hostPorts[2])"],
             "\(published)"
         )
         // Through the balancer to both nodes, by their compose names (the network's DNS): at the container's
@@ -228,7 +275,7 @@ struct ImageDeployTests {
         let address = try Podman.output(["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", balancer])
         var routes = [(address, [9000, 9080, 9101])]
         let ruleset = (try? runCommand(URL(fileURLWithPath: "/usr/sbin/nft"), ["list", "ruleset"], timeout: 20).stdout) ?? ""
-        if !ruleset.contains("iif \"lo\" notrack") { routes.append(("127.0.0.1", [9000, 9080, 9101])) }
+        if !ruleset.contains("iif \"lo\" notrack") { routes.append(("127.0.0.1", hostPorts)) }
         for (host, ports) in routes {
             #expect(
                 eventually(within: 60, every: 250) { Self.get("/upcheck", host: host, port: ports[0])?.body == "I'm up!" },
@@ -236,7 +283,7 @@ struct ImageDeployTests {
             )
             #expect(
                 eventually(within: 30, every: 250) {
-                    Self.answering("/partyinfo/keys", host: host, port: ports[1], names: ["tessera-1", "tessera-2"]) == ["tessera-1", "tessera-2"]
+                    Self.answering(host: host, port: ports[1]) == ["tessera-1", "tessera-2"]
                 },
                 "ThirdParty at \(host):\(ports[1]) reaches both nodes; log: \(logs())"
             )

@@ -153,6 +153,36 @@ struct ImageTests {
         #expect(try balancer.container.inspect("{{.State.Status}}") == "exited")
     }
 
+    @Test(
+        "scripts/build-image with every step run again, as on a new machine, leaves no firewall table of netavark's behind: loopback connections stay untracked",
+        .timeLimit(.minutes(10))
+    )
+    func buildLeavesNoConnectionTracking() throws {
+        try leavingNoConnectionTracking {
+            // Any binary will do for an image that is thrown away: the debug build next to the tests.
+            let tag = "localhost/tessera-lb-test:rebuilt-\(getpid())"
+            var environment = Podman.environment
+            environment["TESSERA_LB_IMAGE"] = tag
+            environment["TESSERA_LB_IMAGE_NO_CACHE"] = "1"
+            let log = NSTemporaryDirectory() + "tessera-lb-rebuild-\(getpid()).log"
+            defer { unlink(log) }
+            let build = try runCommand(
+                URL(fileURLWithPath: "/bin/sh"), ["-c", "scripts/build-image \"$1\" > \"$0\" 2>&1", log, tesseraLBExecutable().path],
+                timeout: 480, environment: environment, directory: DeployTests.root.path
+            )
+            // The stages' images, untagged once the tag is gone.
+            defer {
+                _ = try? Podman.run(["rmi", tag])
+                _ = try? Podman.run(["image", "prune", "--force"])
+            }
+            let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            try #require(build.status == 0, "scripts/build-image: \(said.suffix(3000))")
+            #expect(said.split(separator: "\n").last.map(String.init) == tag, "the reference on the last line")
+            // Looked at before leavingNoConnectionTracking removes any: the build itself made none.
+            #expect(NetavarkTables.owned().isEmpty, "the RUN steps ran on the host's network: \(NetavarkTables.owned())")
+        }
+    }
+
     @Test("the image is at most 150 MB, the binary most of it", .timeLimit(.minutes(2)))
     func size() throws {
         let image = try TestImage.reference()

@@ -180,3 +180,119 @@ func distinctFreePorts(_ count: Int) -> [Int] {
     }
     return ports
 }
+
+/// A podman bridge network of the test's own, on a subnet of 198.18.0.0/15 (the range set aside for network
+/// tests, as ContainerNetwork's; it uses 198.19.1-250.x, these 198.19.251-255.x), not podman's 10.88/16, so
+/// that the test's traffic goes to no private-range address. Removed, with the firewall tables netavark made for
+/// it (NetavarkTables), by `remove()`.
+final class BridgeNetwork {
+    let name: String
+    let subnet: String
+
+    init(name: String, subnet: String) throws {
+        self.name = name
+        self.subnet = subnet
+        // A network left by a run that was killed: same name, or the same subnet (netavark refuses an overlap).
+        _ = try? Podman.run(["network", "rm", "-f", name])
+        Self.removeTestNetworks(onSubnet: subnet)
+        _ = try Podman.output(["network", "create", "--subnet", subnet, name])
+    }
+
+    /// The test networks (named tlb-test-...) on `subnet`, with their containers.
+    static func removeTestNetworks(onSubnet subnet: String) {
+        let names = (try? Podman.output(["network", "ls", "--format", "{{.Name}}"]))?.split(separator: "\n") ?? []
+        for name in names where name.hasPrefix("tlb-test-") {
+            let subnets = (try? Podman.output(["network", "inspect", "--format", "{{range .Subnets}}{{.Subnet}} {{end}}", String(name)])) ?? ""
+            if subnets.split(separator: " ").contains(Substring(subnet)) { _ = try? Podman.run(["network", "rm", "-f", String(name)]) }
+        }
+    }
+
+    func remove() {
+        _ = try? Podman.run(["network", "rm", "-f", name])
+        NetavarkTables.removeWhenIdle()
+    }
+}
+
+/// The firewall tables netavark installs (through iptables-nft) when a container joins a bridge network, or a
+/// `podman build` RUN step runs on one: `ip nat` and `ip filter`, which it never removes. While they exist the
+/// kernel tracks every connection, loopback ones too, and the rest of the test suite fills nf_conntrack (262144
+/// entries) until connects time out. So the tests that use a bridge network delete them when done: the tables
+/// that hold nothing but netavark's chains (NETAVARK...) and base chains whose rules only jump to those, once
+/// no container runs. A table with anyone else's chain or rule is left alone.
+enum NetavarkTables {
+    static let nft = URL(fileURLWithPath: "/usr/sbin/nft")
+    private static let baseChains: Set<Substring> = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]
+
+    /// The tables that are netavark's alone, as nft's ["family", "name"].
+    static func owned() -> [[String]] {
+        guard let tables = try? runCommand(nft, ["list", "tables"], timeout: 20), tables.status == 0 else { return [] }
+        return tables.stdout.split(separator: "\n").compactMap { line -> [String]? in
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count == 3, words[0] == "table",
+                let listing = try? runCommand(nft, ["list", "table", words[1], words[2]], timeout: 20), listing.status == 0,
+                isNetavarks(listing.stdout)
+            else { return nil }
+            return [words[1], words[2]]
+        }
+    }
+
+    /// Whether `nft list table` output holds a chain of netavark's and nothing of anyone else's.
+    static func isNetavarks(_ listing: String) -> Bool {
+        var chain: Substring = ""
+        var netavarkChains = 0
+        for raw in listing.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line == "}" || line.hasPrefix("table ") { continue }
+            if line.hasPrefix("chain ") {
+                chain = line.dropFirst(6).split(separator: " ").first ?? ""
+                if chain.hasPrefix("NETAVARK") { netavarkChains += 1 } else if !baseChains.contains(chain) { return false }
+                continue
+            }
+            if chain.hasPrefix("NETAVARK") || line.hasPrefix("type ") { continue }
+            // A rule in a base chain: netavark's only jump to its own chains.
+            guard line.contains("jump NETAVARK") || line.contains("goto NETAVARK") else { return false }
+        }
+        return netavarkChains > 0
+    }
+
+    /// Deletes netavark's tables if no container runs (a running one's traffic needs them); what it deleted.
+    @discardableResult
+    static func removeWhenIdle() -> [[String]] {
+        guard let running = try? Podman.output(["ps", "--quiet"]), running.isEmpty else { return [] }
+        let tables = owned()
+        for table in tables { _ = try? runCommand(nft, ["delete", "table"] + table, timeout: 20) }
+        return tables
+    }
+}
+
+/// Whether the kernel tracks a loopback connection: one made now to a listener of its own, looked for in
+/// /proc/net/nf_conntrack by its two ports.
+func loopbackIsTracked() throws -> Bool {
+    let listener = try RawListener()
+    let client = try TestSocket(host: "127.0.0.1", port: listener.port)
+    defer { client.close() }
+    let accepted = try listener.accept()
+    defer { withExtendedLifetime(accepted) {} }
+    var local = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &local) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(client.fd, $0, &length) }
+    }
+    let tuple = "sport=\(UInt16(bigEndian: local.sin_port)) dport=\(listener.port) "
+    // grep: no file (conntrack not loaded) is not tracked either.
+    return try runCommand(URL(fileURLWithPath: "/bin/grep"), ["-qF", "-e", tuple, "/proc/net/nf_conntrack"], timeout: 60).status == 0
+}
+
+/// Runs `body`, which puts containers on bridge networks and removes them, then checks that it left no table
+/// of netavark's behind, and that loopback connections are tracked afterwards only if they were before.
+func leavingNoConnectionTracking(_ body: () throws -> Void) throws {
+    let trackedBefore = try loopbackIsTracked()
+    do {
+        defer { NetavarkTables.removeWhenIdle() }
+        try body()
+    }
+    #expect(NetavarkTables.owned().isEmpty, "netavark's tables are gone: \(NetavarkTables.owned())")
+    if !trackedBefore {
+        #expect(try !loopbackIsTracked(), "loopback connections are not tracked after the test, as before it")
+    }
+}
