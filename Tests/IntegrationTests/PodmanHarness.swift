@@ -218,7 +218,7 @@ final class BridgeNetwork {
 /// kernel tracks every connection, loopback ones too, and the rest of the test suite fills nf_conntrack (262144
 /// entries) until connects time out. So the tests that use a bridge network delete them when done: the tables
 /// that hold nothing but netavark's chains (NETAVARK...) and base chains whose rules only jump to those, once
-/// no container runs. A table with anyone else's chain or rule is left alone.
+/// no container on a bridge network runs. A table with anyone else's chain or rule is left alone.
 enum NetavarkTables {
     static let nft = URL(fileURLWithPath: "/usr/sbin/nft")
     private static let baseChains: Set<Substring> = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]
@@ -255,10 +255,13 @@ enum NetavarkTables {
         return netavarkChains > 0
     }
 
-    /// Deletes netavark's tables if no container runs (a running one's traffic needs them); what it deleted.
+    /// Deletes netavark's tables if no container on a bridge network runs (its traffic needs them; one on the
+    /// host's network lists no network); what it deleted.
     @discardableResult
     static func removeWhenIdle() -> [[String]] {
-        guard let running = try? Podman.output(["ps", "--quiet"]), running.isEmpty else { return [] }
+        guard let networks = try? Podman.output(["ps", "--format", "{{.Networks}}"]),
+            networks.split(separator: "\n").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty })
+        else { return [] }
         let tables = owned()
         for table in tables { _ = try? runCommand(nft, ["delete", "table"] + table, timeout: 20) }
         return tables
