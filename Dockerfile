@@ -3,6 +3,7 @@
 # tessera-lb image: docs/containers.md says how to run it and which capabilities and limits matter.
 #
 #   docker build -t tessera-lb .
+#   scripts/build-image          # with podman, without a registry: local base, prebuilt binary (docs/containers.md)
 #   docker run --rm --stop-timeout 35 -e TESSERA_LB_NODES=10.0.0.11:tessera-1,10.0.0.12:tessera-2 \
 #       -p 9000:9000 -p 127.0.0.1:9080:9080 -p 127.0.0.1:9101:9101 tessera-lb
 #
@@ -11,6 +12,10 @@
 # against are the ones it runs with.
 ARG SWIFT_IMAGE=swift:6.2-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
+# Where the binary comes from: "build", the stage below (the default), or "prebuilt", the file tessera-lb at the
+# top of the build context, made by scripts/build-release (scripts/build-image passes it, where no Swift image
+# can be pulled). Only the stage named here is built: the other is skipped, its base image never pulled.
+ARG BINARY_FROM=build
 
 FROM ${SWIFT_IMAGE} AS build
 # liburing-dev: CShims links liburing (scripts/install-deps build). Not in the stock Swift images.
@@ -31,20 +36,41 @@ RUN out="$(scripts/build-release)" \
     && install -D -m 0755 "$bin" /out/tessera-lb \
     && strip --strip-debug /out/tessera-lb
 
-FROM ${RUNTIME_IMAGE}
-# The packages of the libraries the binary links (ldd): libc6 (libc, libm, the loader), libgcc-s1, libstdc++6
-# and zlib1g, which the base already has, and liburing2, which it has not. The Swift runtime and Foundation are
-# linked in statically. ca-certificates: the system trust store the health probe uses over HTTPS when no CA
-# file is given (health.tls without caFile).
+# The binary scripts/build-release made, debug information already stripped (scripts/build-image).
+FROM scratch AS prebuilt
+COPY tessera-lb /out/tessera-lb
+
+FROM ${BINARY_FROM} AS binary
+
+# The runtime's files. The packages of the libraries the binary links (ldd): libc6 (libc, libm, the loader),
+# libgcc-s1, libstdc++6 and zlib1g, which the base already has, and liburing2, which it has not. The Swift
+# runtime and Foundation are linked in statically. ca-certificates: the system trust store the health probe uses
+# over HTTPS when no CA file is given (health.tls without caFile). Each package's own files (dpkg -L) are copied
+# into /rootfs, Debian 12's merged /usr, and nothing else: no shell, no apt, no dpkg, so the image is the binary
+# and about 15 MB (docs/containers.md).
+FROM ${RUNTIME_IMAGE} AS runtime-root
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libc6 libgcc-s1 libstdc++6 zlib1g liburing2 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/tessera-lb /usr/local/bin/tessera-lb
-# A fixed numeric user, so that Kubernetes' runAsNonRoot can check it without a runAsUser.
-RUN groupadd --system --gid 10001 tessera-lb \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin tessera-lb
+RUN set -e; \
+    mkdir -p /rootfs/etc/ssl /rootfs/tmp /rootfs/usr/bin /rootfs/usr/sbin /rootfs/usr/lib /rootfs/usr/lib64 /rootfs/usr/local/bin; \
+    chmod 1777 /rootfs/tmp; \
+    for d in bin sbin lib lib64; do ln -s "usr/$d" "/rootfs/$d"; done; \
+    dpkg -L libc6 libgcc-s1 libstdc++6 zlib1g liburing2 ca-certificates | while IFS= read -r path; do \
+        if [ -L "$path" ] || [ -f "$path" ]; then mkdir -p "/rootfs$(dirname "$path")"; cp -a "$path" "/rootfs$path"; fi; \
+    done; \
+    # The trust store update-ca-certificates made when the package was installed (not a file of the package).
+    cp -a /etc/ssl/certs /rootfs/etc/ssl/certs; \
+    # A fixed numeric user, so that Kubernetes' runAsNonRoot can check it without a runAsUser.
+    printf 'root:x:0:0:root:/root:/usr/sbin/nologin\ntessera-lb:x:10001:10001::/nonexistent:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > /rootfs/etc/passwd; \
+    printf 'root:x:0:\ntessera-lb:x:10001:\nnogroup:x:65534:\n' > /rootfs/etc/group
+
+FROM scratch
+COPY --from=runtime-root /rootfs/ /
+# Last, so that a new binary rebuilds only this layer.
+COPY --from=binary /out/tessera-lb /usr/local/bin/tessera-lb
+ENV PATH=/usr/local/bin:/usr/bin:/bin
 USER 10001:10001
 
 # Configuration comes from the environment alone (docs/configuration.md#environment-variables): at least

@@ -48,12 +48,31 @@ public enum RingSupport {
             if sysctl == "1" { return "io_uring_setup: EPERM (kernel.io_uring_disabled = 1 and not in io_uring_group)" }
             return "io_uring_setup: EPERM (a seccomp profile blocks it, as Docker 25+ and containerd 2.0 do by default)"
         case ENOSYS:
+            // podman's (and runc's) default seccomp profile answers a call it does not list with ENOSYS, not EPERM.
+            if underSeccompFilter() {
+                return "io_uring_setup: ENOSYS (a seccomp profile blocks it, as podman's default does, or the kernel has no io_uring)"
+            }
             return "io_uring_setup: ENOSYS (kernel built without io_uring)"
         case EINVAL:
             return "io_uring_setup: EINVAL (kernel too old for the engine's setup flags)"
         default:
             return "\(error)"
         }
+    }
+
+    /// Whether a seccomp filter applies to this process: `Seccomp: 2` in /proc/self/status.
+    private static func underSeccompFilter() -> Bool {
+        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { closeDescriptor(fd) }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got <= 0 { break }
+            count += got
+        }
+        return String(decoding: bytes[..<count], as: UTF8.self).contains("\nSeccomp:\t2\n")
     }
 
     /// The first character of a small file (a sysctl's value), if readable.

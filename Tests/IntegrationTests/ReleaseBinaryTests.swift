@@ -111,10 +111,14 @@ struct ReleaseBinaryTests {
         #expect(balancer.waitForExit(seconds: 20) == 0, "exit 0; log: \(balancer.log)")
     }
 
-    /// The packages the Dockerfile's runtime stage installs: the last `FROM`'s `apt-get install` list.
+    /// The packages the Dockerfile's runtime stage installs: the `apt-get install` list of the stage that
+    /// makes the image's root (`AS runtime-root`).
     private func runtimePackages() throws -> [String] {
         let dockerfile = try String(contentsOf: DeployTests.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
-        let runtimeStage = try #require(dockerfile.components(separatedBy: "\nFROM ").last)
+        let runtimeStage = try #require(
+            dockerfile.components(separatedBy: "\nFROM ").first { $0.hasPrefix("${RUNTIME_IMAGE} AS runtime-root\n") },
+            "the Dockerfile has a stage FROM ${RUNTIME_IMAGE} AS runtime-root"
+        )
         let install = try #require(runtimeStage.range(of: "--no-install-recommends"), "\(runtimeStage)")
         let listEnd = try #require(runtimeStage.range(of: "&&", range: install.upperBound..<runtimeStage.endIndex))
         return runtimeStage[install.upperBound..<listEnd.lowerBound]
