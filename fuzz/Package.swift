@@ -2,9 +2,10 @@
 import PackageDescription
 
 // libFuzzer targets for tessera-lb's parsers of untrusted text: the config file, Tessera config files, the
-// environment, and the address/service/allow flags. A package of its own so that the root's `swift build` and
-// `swift test` never build them; `fuzz/run SECONDS` builds them with `--sanitize fuzzer --sanitize address`
-// (which instruments only what they depend on: LBBalancing, LBConfig, LBTessera) and runs each
+// environment, the address/service/allow flags, and the admin listener's request handling. A package of its own
+// so that the root's `swift build` and `swift test` never build them; `fuzz/run SECONDS` builds them with
+// `--sanitize fuzzer --sanitize address` (which instruments only what they depend on: LBConfig, LBTessera, and
+// for the admin target LBAdmin with swift-nio, AsyncHTTPClient and the rest it links) and runs each
 // (docs/fuzzing.md).
 let package = Package(
     name: "tessera-lb-fuzz",
@@ -12,6 +13,10 @@ let package = Package(
     dependencies: [
         // `name:` pins the root's identity: without it, it is the folder the repository was cloned into.
         .package(name: "tessera-lb", path: ".."),
+        // The root's own dependencies (same versions, fuzz/Package.resolved): the admin target builds its
+        // channel and logger from them.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         .target(
@@ -22,6 +27,15 @@ let package = Package(
         .executableTarget(name: "FuzzTesseraConfig", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "FuzzEnvironment", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "FuzzFlags", dependencies: ["FuzzSupport"]),
+        .executableTarget(
+            name: "FuzzAdminRequest",
+            dependencies: [
+                .product(name: "LBAdminHandling", package: "tessera-lb"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )
 
