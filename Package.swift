@@ -12,6 +12,13 @@ let package = Package(
         // The data path's pure parts, for the micro-benchmarks in bench/micro (a nested package, so that
         // `swift test` never builds them).
         .library(name: "LBHotPaths", targets: ["LBBalancing", "LBEngine", "LBForwarding"]),
+        // The parsers of untrusted text (config file, Tessera configs, environment, flags), for the libFuzzer
+        // targets in fuzz/ (a nested package: `swift build` never builds them, and they instrument only these
+        // modules, not NIO).
+        .library(name: "LBParsers", targets: ["LBConfig", "LBTessera"]),
+        // The admin listener's request handling (NIO's HTTP/1.1 parser, the handler, the routes) and what a
+        // `BalancerView` is made of, for the fuzz target that feeds it requests without sockets.
+        .library(name: "LBAdminHandling", targets: ["LBAdmin", "LBBalancing", "LBForwarding"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -2,7 +2,7 @@ import Dispatch
 public import LBConfig
 import LBSystem
 public import Logging
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
@@ -57,11 +57,7 @@ public final class AdminServer: Sendable {
                 guard gate.enter() else { return channel.eventLoop.makeFailedFuture(AdminConnectionGate.Refused()) }
                 channel.closeFuture.whenComplete { _ in gate.leave() }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AdminConnectionClock(limits: limits))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: true
-                    )
-                    try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
+                    try Self.addConnectionHandlers(to: channel.pipeline.syncOperations, routes: routes, limits: limits)
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -104,6 +100,27 @@ public final class AdminServer: Sendable {
         return limits
     }
 
+    /// Where an answer that may take long (`AdminRoutes.isSlow`) is made.
+    @_spi(Fuzzing) public enum SlowAnswers: Sendable {
+        /// On another thread, so the event loop keeps serving the pages and probes meanwhile.
+        case offEventLoop
+        /// On the event loop: only for a channel whose loop is the caller's own thread (an `EmbeddedChannel`,
+        /// which must not be touched from another thread).
+        case inPlace
+    }
+
+    /// Makes one admin connection's pipeline, once past the connection cap: its timeouts, NIO's HTTP/1.1
+    /// parser and error handling, and the handler that routes each request. The fuzz target for admin
+    /// requests (fuzz/Sources/FuzzAdminRequest) puts these same handlers on an `EmbeddedChannel`.
+    @_spi(Fuzzing) public static func addConnectionHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations, routes: AdminRoutes, limits: AdminLimits,
+        slowAnswers: SlowAnswers = .offEventLoop
+    ) throws {
+        try pipeline.addHandler(AdminConnectionClock(limits: limits))
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+        try pipeline.addHandler(AdminHTTPHandler(routes: routes, slowAnswers: slowAnswers))
+    }
+
     /// Closes the listener and its connections, and ends the event loop thread.
     public func stop() {
         let (channel, poll) = running.withLock { running in
@@ -126,6 +143,7 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: AdminRoutes
+    private let slowAnswers: AdminServer.SlowAnswers
     private var head: HTTPRequestHead?
     /// Requests read and not yet answered.
     private var waiting = CircularBuffer<HTTPRequestHead>()
@@ -133,8 +151,9 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
     private var answering = false
     private var closed = false
 
-    init(routes: AdminRoutes) {
+    init(routes: AdminRoutes, slowAnswers: AdminServer.SlowAnswers) {
         self.routes = routes
+        self.slowAnswers = slowAnswers
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -187,7 +206,7 @@ private final class AdminHTTPHandler: ChannelInboundHandler {
                 return "\(host):\(address.port ?? 0)"
             } ?? "?"
         )
-        if routes.isSlow(request) {
+        if routes.isSlow(request) && slowAnswers == .offEventLoop {
             // Off the event loop, so a reload (name lookups, thread starts) never stalls the pages and probes;
             // later requests of this connection wait until this answer is written.
             let loop = context.eventLoop
