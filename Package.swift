@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "LBParsers", targets: ["LBConfig", "LBTessera"]),
         // The admin listener's request handling (NIO's HTTP/1.1 parser, the handler, the routes) and what a
         // `BalancerView` is made of, for the fuzz target that feeds it requests without sockets.
-        .library(name: "LBAdminHandling", targets: ["LBAdmin", "LBBalancing", "LBForwarding"]),
+        .library(name: "LBAdminHandling", targets: ["LBAdminServer", "LBBalancing", "LBForwarding"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

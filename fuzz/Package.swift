@@ -5,7 +5,7 @@ import PackageDescription
 // environment, the address/service/allow flags, and the admin listener's request handling. A package of its own
 // so that the root's `swift build` and `swift test` never build them; `fuzz/run SECONDS` builds them with
 // `--sanitize fuzzer --sanitize address` (which instruments only what they depend on: LBConfig, LBTessera, and
-// for the admin target LBAdmin with swift-nio, AsyncHTTPClient and the rest it links) and runs each
+// for the admin target LBAdminServer with swift-nio, AsyncHTTPClient and the rest it links) and runs each
 // (docs/fuzzing.md).
 let package = Package(
     name: "tessera-lb-fuzz",

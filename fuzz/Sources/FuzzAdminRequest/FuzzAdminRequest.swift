@@ -1,4 +1,4 @@
-@_spi(Fuzzing) import LBAdmin
+@_spi(Fuzzing) import LBAdminServer
 import LBBalancing
 import LBForwarding
 import Logging
