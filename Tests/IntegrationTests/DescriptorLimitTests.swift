@@ -10,7 +10,12 @@ struct DescriptorLimitTests {
     private func start(
         _ group: StandInGroup, port: Int, nofile: String, extra: [String] = []
     ) throws -> BalancerProcess {
-        var arguments = ["run", "--listen", "127.0.0.1", "--workers", "1", "--no-health", "--admin", "off"]
+        // Nothing else in the process opens descriptors (no probes, no admin listener, no group check): the
+        // worker's reserve is only proof against its own accepts. Another thread that opens one between the
+        // reserve's close and the node socket's socket(2) can still take it (an open defect, see issue 20's note).
+        var arguments = [
+            "run", "--listen", "127.0.0.1", "--workers", "1", "--no-health", "--admin", "off", "--group-check-interval", "0",
+        ]
         arguments += ["--service", "p2p=\(port):\(group.ports[0])"]
         for host in group.hosts { arguments += ["--node", host] }
         let balancer = try BalancerProcess(arguments + extra, wrapper: ["/usr/bin/prlimit", "--nofile=\(nofile)", "--"])
