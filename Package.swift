@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "LBSystemTests", dependencies: ["LBSystem", "LBTestSupport"]),
         .testTarget(name: "LBBalancingTests", dependencies: ["LBBalancing"]),
         // The data path's parts that need no socket: slots, tokens, pools, the connection log's ring.
-        .testTarget(name: "LBForwardingTests", dependencies: ["LBForwarding", "LBEngine", "LBSystem"]),
+        .testTarget(name: "LBForwardingTests", dependencies: ["LBForwarding", "LBEngine", "LBSystem", "LBTestSupport"]),
         .testTarget(name: "LBGroupTests", dependencies: ["LBGroup"]),
         .testTarget(
             name: "LBHealthTests",
@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "LBTesseraTests", dependencies: ["LBTessera", "LBConfig", "LBTestSupport"]),
         .testTarget(
             name: "LBAdminServerTests",
-            dependencies: ["LBAdminServer", "LBConfig", "LBBalancing", "LBForwarding", "LBHealth", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LBAdminServer", "LBBalancing", "LBForwarding", "LBHealth", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "LBJSONLogTests",

@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,16 +138,6 @@ const int CSHIMS_SHUT_WR = SHUT_WR;
 const int CSHIMS_SHUT_RDWR = SHUT_RDWR;
 
 int cshims_ignore_sigpipe(void) { return signal(SIGPIPE, SIG_IGN) == SIG_ERR ? -1 : 0; }
-
-long cshims_raise_nofile_limit(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
-    }
-    return (long)rl.rlim_cur;
-}
 
 int64_t cshims_now_ms(void) {
     struct timespec ts;

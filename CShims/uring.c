@@ -69,14 +69,6 @@ static struct io_uring_sqe *sqe_of(cshims_ring *r) {
     return io_uring_get_sqe(&r->ring);
 }
 
-int cshims_ring_accept_multishot(cshims_ring *r, int fd, uint64_t user_data) {
-    struct io_uring_sqe *sqe = sqe_of(r);
-    if (!sqe) return -EBUSY;
-    io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, user_data);
-    return 0;
-}
-
 int cshims_ring_accept(cshims_ring *r, int fd, uint64_t user_data) {
     struct io_uring_sqe *sqe = sqe_of(r);
     if (!sqe) return -EBUSY;

@@ -101,7 +101,6 @@ extern const int CSHIMS_SHUT_RDWR;
 /// signal(SIGPIPE, SIG_IGN): splice has no MSG_NOSIGNAL, so a splice into a reset peer raises SIGPIPE.
 int cshims_ignore_sigpipe(void);
 /// Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit, or -1.
-long cshims_raise_nofile_limit(void);
 /// clock_gettime(CLOCK_MONOTONIC_COARSE) in milliseconds.
 int64_t cshims_now_ms(void);
 /// clock_gettime(CLOCK_MONOTONIC) in nanoseconds.
@@ -142,7 +141,6 @@ int cshims_ring_enable(cshims_ring *ring);
 int cshims_ring_register_ring_fd(cshims_ring *ring);
 // Queue one request each (io_uring_prep_*; SOCK_NONBLOCK | SOCK_CLOEXEC for accepted sockets). When the
 // submission queue is full, what is queued is submitted first. 0, or -EBUSY if still no room.
-int cshims_ring_accept_multishot(cshims_ring *ring, int fd, uint64_t user_data);
 int cshims_ring_accept(cshims_ring *ring, int fd, uint64_t user_data);
 int cshims_ring_poll_multishot(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
 int cshims_ring_poll_once(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);

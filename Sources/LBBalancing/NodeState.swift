@@ -100,6 +100,13 @@ public final class NodeState: Sendable {
             && servicesDown.load(ordering: .relaxed) & (UInt64(1) << UInt64(service)) == 0 && !heldOut.load(ordering: .relaxed)
     }
 
+    /// Whether the node should hear what its group hears on `service` (partyinfo mirroring): it serves, even if
+    /// draining or held out of new connections; not when marked down, disabled, down for the service or failed
+    /// out by passive health.
+    public func isServing(now: Int64, service: Int) -> Bool {
+        !isOut && !isServiceDown(service) && !isFailedOut(now: now)
+    }
+
     /// Whether passive health has the node out at `now`.
     public func isFailedOut(now: Int64) -> Bool {
         failedOutUntil.load(ordering: .relaxed) > now

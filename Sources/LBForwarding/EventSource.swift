@@ -14,7 +14,7 @@ import LBSystem
 /// Events reach the worker as `(token, result, flags)`: `result` is the readiness mask (epoll and poll bits
 /// have the same values), or for `deliversAcceptedSockets` listeners the accepted socket or -errno; a
 /// negative result on a connection token is a poll that ended with an error. `flags` are io_uring's
-/// completion flags: without `IoUring.more` a multishot request ended, so the worker re-arms what it still
+/// completion flags: without `IoUring.more` a multishot request (a poll) ended, so the worker re-arms what it still
 /// wants watched (epoll's events always say `more`). Tokens with an operation other than `.poll`
 /// (`EventToken.Operation`: `.receive`, `.send`, `.readable`) are the ring copy mover's requests
 /// (`Worker+RingCopy`, on `requestRing`).

@@ -51,7 +51,8 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
     /// - Throws: `SystemError` naming the failing bind or listen.
     public func start(adopting adopted: ListenerSet?) throws {
         ProcessSetup.ignoreSIGPIPE()
-        ProcessSetup.raiseDescriptorLimit()
+        // As servers do: every descriptor the hard limit allows (the soft one is often 1024).
+        DescriptorLimit.raiseSoftToHard()
         var perWorker: [[Int32]] = Array(repeating: [], count: plan.workers)
         var ports: [Int] = []
         do {

@@ -92,9 +92,7 @@ final class PartyinfoMirror {
 
     /// Queues copies of a whole request for every other node that is up for the service.
     private func mirror(_ request: [UInt8], from node: Int, now: Int64) {
-        let targets = nodes.indices.filter { n in
-            n != node && !nodes[n].isOut && !nodes[n].isServiceDown(service) && !nodes[n].isFailedOut(now: now)
-        }
+        let targets = nodes.indices.filter { n in n != node && nodes[n].isServing(now: now, service: service) }
         guard !targets.isEmpty else { return }
         if !sender.submit(request, to: targets) { counters.partyinfoDropped.bump() }
     }

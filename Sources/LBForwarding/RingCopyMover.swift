@@ -27,4 +27,12 @@ final class RingCopyMover {
         bufferNext = Array(repeating: -1, count: provided + ownBuffers)
         starved.reserveCapacity(slots)
     }
+
+    /// The worker's own buffer (its `BufferPool` index) a buffer id names; nil for a provided buffer.
+    @inline(__always)
+    func ownIndex(_ id: Int32) -> Int32? { Int(id) >= provided ? id - Int32(provided) : nil }
+
+    /// The buffer id of the worker's own buffer `index`.
+    @inline(__always)
+    func id(ofOwn index: Int32) -> Int32 { Int32(provided) + index }
 }

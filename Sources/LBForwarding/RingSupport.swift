@@ -85,8 +85,9 @@ public enum RingSupport {
         return String(UnicodeScalar(byte))
     }
 
-    /// Arms a multishot accept on a loopback listener and a multishot poll on an eventfd, makes both fire,
-    /// and checks each completes and stays armed. Nil when all works, else what did not.
+    /// Arms a one-shot accept on a loopback listener (as `RingEvents` does) and a multishot poll on an eventfd,
+    /// makes both fire, and checks the accept brings a socket and the poll stays armed. Nil when all works, else
+    /// what did not.
     private static func tryOperations(on ring: IoUring) -> String? {
         ring.registerRingDescriptor()
         guard let loopback = SocketAddress(ipLiteral: "127.0.0.1", port: 0),
@@ -96,30 +97,26 @@ public enum RingSupport {
         guard let wake = try? EventFd.make() else { return nil }
         defer { closeDescriptor(wake) }
         let acceptToken = EventToken.listener(0)
-        ring.prepareMultishotAccept(listener, userData: acceptToken.raw)
+        ring.prepareAccept(listener, userData: acceptToken.raw)
         ring.preparePollMultishot(wake, mask: IoUring.pollIn, userData: EventToken.wake.raw)
         EventFd.signal(wake)
         let client = try? Socket.connect(to: loopback.withPort(Socket.localPort(listener)))
         defer { if let client { closeDescriptor(client.fd) } }
-        var accepted: (Int32, Bool)?
+        var accepted: Int32?
         var polled: (Int32, Bool)?
         let deadline = MonotonicClock.nowMilliseconds() + 1_000
         while (accepted == nil || polled == nil) && MonotonicClock.nowMilliseconds() < deadline {
             ring.submitAndWait(timeoutMilliseconds: 100)
             _ = ring.reap { data, result, flags in
                 let more = flags & IoUring.more != 0
-                if data == acceptToken.raw && accepted == nil {
-                    accepted = (result, more)
-                } else if data == acceptToken.raw && result >= 0 {
-                    closeDescriptor(result)
-                }
+                if data == acceptToken.raw { accepted = result }
                 if data == EventToken.wake.raw && polled == nil { polled = (result, more) }
             }
         }
-        defer { if let accepted, accepted.0 >= 0 { closeDescriptor(accepted.0) } }
-        guard let accepted, accepted.0 >= 0, accepted.1 else {
-            let why = accepted.map { $0.0 < 0 ? Errno.describe(-$0.0) : "not multishot" } ?? "no completion"
-            return "multishot accept does not work here (\(why); it needs Linux 5.19)"
+        defer { if let accepted, accepted >= 0 { closeDescriptor(accepted) } }
+        guard let accepted, accepted >= 0 else {
+            let why = accepted.map { Errno.describe(-$0) } ?? "no completion"
+            return "accept does not work here (\(why); it needs Linux 5.5)"
         }
         guard let polled, polled.0 & Int32(IoUring.pollIn) != 0, polled.1 else {
             return "multishot poll does not work here (it needs Linux 5.13)"
@@ -131,7 +128,7 @@ public enum RingSupport {
             return "provided-buffer rings do not work here (\(error); they need Linux 5.19)"
         }
         let receiveToken = EventToken(slot: 0, generation: 0, side: .client, operation: .receive)
-        ring.prepareReceiveMultishot(accepted.0, group: 7, userData: receiveToken.raw)
+        ring.prepareReceiveMultishot(accepted, group: 7, userData: receiveToken.raw)
         if let client { _ = Socket.write(client.fd, from: "x", count: 1) }
         var received: (Int32, UInt32)?
         while received == nil && MonotonicClock.nowMilliseconds() < deadline + 1_000 {

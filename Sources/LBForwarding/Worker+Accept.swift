@@ -35,8 +35,8 @@ extension Worker {
 
     /// The kernel accepted a socket for us, or says why it could not (io_uring's accepts). A socket is served
     /// even when the listener was closed meanwhile: the client is connected, and resetting it would lose it.
-    /// `more` is false when the request ended and nothing replaces it.
-    func acceptedSocket(_ listener: Int, result: Int32, more: Bool) {
+    /// The event source re-arms its accepts itself (`RingEvents`).
+    func acceptedSocket(_ listener: Int, result: Int32) {
         if result >= 0 {
             if pausedForLimit || shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections {
                 // An accept in flight took it before the pause reached the kernel: it waits, unread, as it
@@ -56,7 +56,6 @@ extension Worker {
             pauseForDescriptors(listener, error: -result)
         }
         // -ECANCELED is our own pause; ECONNABORTED and friends lose that one connection only.
-        if !more { acceptAgain(listener) }
     }
 
     static func isOutOfDescriptors(_ err: Int32) -> Bool {
@@ -121,7 +120,7 @@ extension Worker {
         for l in listeners.indices { acceptAgain(l) }
     }
 
-    /// Accepts again on a listener that was paused or whose multishot accept ended, unless something still
+    /// Accepts again on a listener that was paused, unless something still
     /// holds it back (clients accepted and waiting for a descriptor are admitted first).
     func acceptAgain(_ l: Int) {
         guard listeners[l] >= 0, listenerPausedUntil[l] == 0, !pausedForLimit, waitingClients.isEmpty else { return }

@@ -173,7 +173,7 @@ extension Worker {
             guard d.head < 0 else { return }
             d.readingOwn = false
             slots[i][source: side] = d
-            if m.buffersOut >= plan.ringBuffers {
+            if m.buffersOut >= m.provided {
                 readOwn(m, i, side: side)
                 return
             }
@@ -197,22 +197,30 @@ extension Worker {
         if slots[i].up.destinationShut && slots[i].down.destinationShut { finish(i, reset: false) }
     }
 
-    /// A buffer goes back to the kernel; a direction waiting for one is re-armed.
+    /// A buffer goes back to the kernel (or the worker's own to its pool); a direction waiting for one is
+    /// re-armed.
     @inline(__always)
     private func giveBack(_ m: RingCopyMover, _ id: Int32) {
-        if Int(id) >= plan.ringBuffers {
-            buffers.give(id - Int32(plan.ringBuffers))
-            return
+        if release(m, id) { rearmStarved(m, atMost: 1) }
+    }
+
+    /// A buffer no request uses any more back where it came from; true when it was a provided one.
+    @inline(__always)
+    private func release(_ m: RingCopyMover, _ id: Int32) -> Bool {
+        if let own = m.ownIndex(id) {
+            buffers.give(own)
+            return false
         }
         m.ring.giveBack(id)
         m.buffersOut -= 1
-        rearmStarved(m, atMost: 1)
+        return true
     }
 
-    /// A provided buffer, or (ids from `plan.ringBuffers` up) one of the worker's own copy buffers.
+    /// A provided buffer, or one of the worker's own copy buffers (`RingCopyMover.ownIndex`).
     @inline(__always)
     private func bufferAddress(_ m: RingCopyMover, _ id: Int32) -> UnsafeMutableRawPointer {
-        Int(id) >= plan.ringBuffers ? buffers.address(id - Int32(plan.ringBuffers)) : m.ring.bufferAddress(id)
+        if let own = m.ownIndex(id) { return buffers.address(own) }
+        return m.ring.bufferAddress(id)
     }
 
     /// The provided buffers ran out under this direction: rather than wait for one (the directions holding
@@ -238,7 +246,7 @@ extension Worker {
         case .done(let n):
             d.readingOwn = true
             slots[i][source: side] = d
-            enqueue(m, i, side: side, buffer: Int32(plan.ringBuffers) + own, length: Int32(n))
+            enqueue(m, i, side: side, buffer: m.id(ofOwn: own), length: Int32(n))
         case .wouldBlock:
             buffers.give(own)
             d.pollingOwn = true
@@ -267,7 +275,7 @@ extension Worker {
     /// turn: a buffer may have come back before the -ENOBUFS that waits for it was seen.
     func rearmStarved(_ m: RingCopyMover, atMost limit: Int) {
         var armed = 0
-        while armed < limit, m.buffersOut < plan.ringBuffers, let waiting = m.starved.popLast() {
+        while armed < limit, m.buffersOut < m.provided, let waiting = m.starved.popLast() {
             let i = waiting.slot
             guard slots[i].phase == .established, slots[i].generation == waiting.generation else { continue }
             receiveAgainIfWanted(m, i, side: waiting.side)
@@ -294,12 +302,7 @@ extension Worker {
             var id = d.sending ? m.bufferNext[Int(d.head)] : d.head
             while id >= 0 {
                 let next = m.bufferNext[Int(id)]
-                if Int(id) >= plan.ringBuffers {
-                    buffers.give(id - Int32(plan.ringBuffers))
-                } else {
-                    m.ring.giveBack(id)
-                    m.buffersOut -= 1
-                }
+                _ = release(m, id)
                 id = next
             }
             if !d.sending { d.head = -1 }

@@ -137,7 +137,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
             if !pending.isEmpty { pumpPending() }
-            if let ringCopy, !ringCopy.starved.isEmpty { rearmStarved(ringCopy, atMost: plan.ringBuffers) }
+            if let ringCopy, !ringCopy.starved.isEmpty { rearmStarved(ringCopy, atMost: ringCopy.provided) }
             expireDeadlines()
             resumePausedListeners()
             if listenersClosed && !reportedDoneAccepting { reportDoneAccepting() }
@@ -172,7 +172,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         }
         if let listener = token.listenerIndex {
             if Events.deliversAcceptedSockets {
-                acceptedSocket(listener, result: result, more: more)
+                acceptedSocket(listener, result: result)
             } else {
                 acceptConnections(listener)
             }

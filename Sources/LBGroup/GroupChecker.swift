@@ -102,13 +102,6 @@ public final class GroupChecker: Sendable {
         }
     }
 
-    /// One round, with a client of its own: for tests and `ctl`-like one-off checks.
-    public func check() async {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        await check(using: client)
-        try? await client.shutdown()
-    }
-
     /// One round: asks every node, works out the problems, logs what changed and applies the policy.
     func check(using client: HTTPClient) async {
         let observations = await withTaskGroup(of: (Int, NodeObservation).self) { group in
@@ -125,7 +118,7 @@ public final class GroupChecker: Sendable {
         if policy == .holdOut {
             // Up and enabled, held out or not: the policy never holds out every node that could serve.
             let available = nodes.map { $0.isMarkedUp && $0.adminState == .enabled }
-            held = GroupConsistency.holdOut(names: names, observations: observations, available: available)
+            held = GroupConsistency.holdOut(observations: observations, available: available)
         }
         let previous = last.withLock { report in
             defer { report = Report(checkedAt: Date(), problems: problems, heldOut: held.sorted().map { names[$0] }) }
@@ -147,7 +140,6 @@ public final class GroupChecker: Sendable {
     /// One line per problem that appeared or went, and one when the group becomes consistent again.
     private func log(from old: [GroupProblem], to new: [GroupProblem]) {
         let before = Set(old)
-        let after = Set(new)
         for problem in new where !before.contains(problem) {
             logger.warning(
                 "group inconsistent",
@@ -155,7 +147,7 @@ public final class GroupChecker: Sendable {
             )
         }
         let gone = old.filter { problem in
-            !after.contains(problem) && !new.contains { $0.node == problem.node && $0.problem == problem.problem }
+            !new.contains { $0.node == problem.node && $0.problem == problem.problem }
         }
         for problem in gone {
             logger.info("group: problem gone", metadata: ["node": "\(problem.node)", "problem": "\(problem.problem.rawValue)"])

@@ -88,7 +88,7 @@ public enum GroupConsistency {
 
     /// How a node differs: from a majority (the value and who holds it), or from another node with no majority.
     enum Outlier: Equatable {
-        case fromMajority(value: String, holders: [Int])
+        case fromMajority(holders: [Int])
         case noMajority(others: [Int])
     }
 
@@ -101,7 +101,7 @@ public enum GroupConsistency {
         let top = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }!
         if top.value * 2 > answered.count {
             let holders = values.indices.filter { values[$0] == top.key }
-            return values.map { value in value.flatMap { $0 == top.key ? nil : .fromMajority(value: top.key, holders: holders) } }
+            return values.map { value in value.flatMap { $0 == top.key ? nil : .fromMajority(holders: holders) } }
         }
         return values.enumerated().map { n, value in
             guard let value else { return nil }
@@ -111,7 +111,7 @@ public enum GroupConsistency {
 
     private static func reference(_ outlier: Outlier, names: [String], _ shown: [String?]) -> String {
         switch outlier {
-        case .fromMajority(_, let holders):
+        case .fromMajority(let holders):
             let first = holders[0]
             return "the majority's \(shown[first] ?? "?") (\(holders.map { names[$0] }.joined(separator: ", ")))"
         case .noMajority(let others):
@@ -127,7 +127,7 @@ public enum GroupConsistency {
 
     /// The nodes the hold-out policy takes out: those whose own keys differ from a strict majority. Never every
     /// node that is up: `available` says which are.
-    public static func holdOut(names: [String], observations: [NodeObservation], available: [Bool]) -> Set<Int> {
+    public static func holdOut(observations: [NodeObservation], available: [Bool]) -> Set<Int> {
         let keyOutliers = outliers(observations.map { $0.ownKeys.map { $0.sorted().joined(separator: ",") } })
         let candidates = Set(keyOutliers.indices.filter {
             if case .fromMajority = keyOutliers[$0] { return true }

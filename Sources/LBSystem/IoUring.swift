@@ -107,12 +107,6 @@ public final class IoUring {
     @discardableResult
     public func registerRingDescriptor() -> Bool { cshims_ring_register_ring_fd(ring) >= 0 }
 
-    /// Queues a multishot accept (accepted sockets are non-blocking and close-on-exec).
-    @inline(__always)
-    public func prepareMultishotAccept(_ fd: Int32, userData: UInt64) {
-        ensureQueued(cshims_ring_accept_multishot(ring, fd, userData))
-    }
-
     /// Queues a one-shot accept (the accepted socket is non-blocking and close-on-exec).
     @inline(__always)
     public func prepareAccept(_ fd: Int32, userData: UInt64) {

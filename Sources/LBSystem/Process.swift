@@ -8,13 +8,6 @@ public enum ProcessSetup {
         _ = cshims_ignore_sigpipe()
     }
 
-    /// Raises the soft descriptor limit to the hard one; returns the limit now in force (nil if unreadable).
-    @discardableResult
-    public static func raiseDescriptorLimit() -> Int? {
-        let limit = cshims_raise_nofile_limit()
-        return limit < 0 ? nil : Int(limit)
-    }
-
     /// The number of descriptors this process has open, from /proc/self/fd.
     public static func openDescriptorCount() -> Int {
         Int(cshims_count_open_fds())

@@ -58,14 +58,8 @@ extension Balancer {
     ///
     /// - Throws: `BalancerError` when the TLS files cannot be used.
     static func groupTLS(of config: BalancerConfig) throws(BalancerError) -> TLSConfiguration? {
-        let tls = config.health.tls.map {
-            ProbeSettings.TLS(
-                caFile: $0.caFile, certificateFile: $0.certificateFile, keyFile: $0.keyFile, serverName: $0.serverName,
-                insecure: $0.insecure
-            )
-        }
         do {
-            return try Prober.tlsConfiguration(ProbeSettings(tls: tls))
+            return try Prober.tlsConfiguration(ProbeSettings(tls: probeTLS(of: config)))
         } catch {
             throw BalancerError("group check TLS settings: \(error)")
         }

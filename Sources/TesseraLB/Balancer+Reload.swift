@@ -57,8 +57,6 @@ extension Balancer {
         let hosts = try Self.resolve(config.nodes)
         let services = try Self.services(of: config, hosts: hosts)
         let probe = try Self.probePlan(of: config)
-        // Checked here, before anything changes; built below over the new configuration's nodes.
-        if config.groupCheckIntervalMs > 0 { _ = try Self.groupTLS(of: config) }
         if config == before.config && hosts == before.hosts {
             var metadata: Logger.Metadata = ["generation": "\(old.number)"]
             if !notes.isEmpty { metadata["note"] = "\(notes.joined(separator: "; "))" }
@@ -68,6 +66,9 @@ extension Balancer {
         let kept = Dictionary(before.nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let startUp = !config.health.enabled || config.health.initialState == .up
         let nodes = config.nodes.map { kept[$0.name] ?? NodeState(name: $0.name, initiallyUp: startUp) }
+        let generations = self.generations
+        // Made before anything changes (a TLS file it cannot use rejects the reload); it starts below.
+        let group = try Self.groupRun(of: config, nodes: nodes, logger: logger, onChange: { generations.nodesChanged() })
         let plan = Self.makePlan(
             config, services: services, nodes: nodes, workers: workers, logger: logger, logConnections: logConnections
         )
@@ -111,7 +112,6 @@ extension Balancer {
                 node.replaceServicesDown(0)
             }
         }
-        let generations = self.generations
         let health = probe.map { probe in
             HealthRun(
                 HealthChecker(
@@ -124,7 +124,6 @@ extension Balancer {
             )
         }
         before.group?.cancel()
-        let group = try? Self.groupRun(of: config, nodes: nodes, logger: logger, onChange: { generations.nodesChanged() })
         running.withLock { $0 = Running(config: config, nodes: nodes, hosts: hosts, health: health, group: group) }
         health?.start()
         group?.start()

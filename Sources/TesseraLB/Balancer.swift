@@ -145,11 +145,6 @@ public final class Balancer: @unchecked Sendable {
         warnIfDescriptorsShort(maxConnections: config.maxConnections, mode: config.forward)
     }
 
-    /// Raises the process's soft nofile limit to the hard one.
-    public static func raiseDescriptorLimit() {
-        DescriptorLimit.raiseSoftToHard()
-    }
-
     /// Descriptors a connection takes: its two sockets, and with splice a pipe (two ends) while bytes move.
     static func descriptorsPerConnection(_ mode: BalancerConfig.ForwardMode) -> Int { mode == .copy ? 2 : 4 }
     /// Descriptors beside the connections': listeners, event sources, probes, the admin listener, logs.
@@ -361,6 +356,16 @@ public final class Balancer: @unchecked Sendable {
         var timing: HealthChecker.Timing
     }
 
+    /// The probe's HTTPS settings (the group check uses them too); nil: plain HTTP.
+    static func probeTLS(of config: BalancerConfig) -> ProbeSettings.TLS? {
+        config.health.tls.map {
+            ProbeSettings.TLS(
+                caFile: $0.caFile, certificateFile: $0.certificateFile, keyFile: $0.keyFile, serverName: $0.serverName,
+                insecure: $0.insecure
+            )
+        }
+    }
+
     /// The probe loop's targets (every node's health port, and each service's own port with scope `service`),
     /// settings and timing; nil with active health off.
     ///
@@ -379,14 +384,9 @@ public final class Balancer: @unchecked Sendable {
                 }
             }
         }
-        let tls = h.tls.map {
-            ProbeSettings.TLS(
-                caFile: $0.caFile, certificateFile: $0.certificateFile, keyFile: $0.keyFile, serverName: $0.serverName,
-                insecure: $0.insecure
-            )
-        }
         let settings = ProbeSettings(
-            path: h.path, expectStatus: h.expectStatus, expectBody: h.expectBody, timeoutMs: h.timeoutMs, tls: tls
+            path: h.path, expectStatus: h.expectStatus, expectBody: h.expectBody, timeoutMs: h.timeoutMs,
+            tls: probeTLS(of: config)
         )
         do {
             try Prober.validate(settings)

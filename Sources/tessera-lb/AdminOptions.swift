@@ -70,7 +70,7 @@ struct AdminOptions: ParsableArguments {
             }
         }
         if case let (setting, text)? = given(adminMaxConns, "TESSERA_LB_ADMIN_MAX_CONNS") {
-            guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let n = Int(text), (1...65_536).contains(n) else {
+            guard case .value(let n) = DecimalInteger.parse(text), (1...65_536).contains(n) else {
                 throw ConfigError(setting: setting, value: text, problem: "must be a whole number from 1 to 65536")
             }
             settings.limits.maxConnections = n

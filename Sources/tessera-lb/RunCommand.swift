@@ -31,8 +31,6 @@ struct RunCommand: ParsableCommand {
             return
         }
         let logger = admin.bootstrapLogging(label: "tessera-lb")
-        // As servers do: every descriptor the hard limit allows (the soft one is often 1024).
-        Balancer.raiseDescriptorLimit()
         let balancer: Balancer
         do {
             balancer = try Balancer(config: config, logger: logger, logConnections: admin.logConnections)

@@ -2,6 +2,7 @@ import Glibc
 @testable import LBForwarding
 import LBSystem
 import Synchronization
+import LBTestSupport
 import Testing
 
 /// A worker's pool of kernel pipes: pipes handed out work, come back for reuse, and are closed, not pooled,
@@ -82,12 +83,4 @@ struct PipePoolTests {
     }
 
     private func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) >= 0 }
-
-    private func openDescriptors() -> Int {
-        guard let dir = opendir("/proc/self/fd") else { return -1 }
-        defer { closedir(dir) }
-        var count = 0
-        while readdir(dir) != nil { count += 1 }
-        return count
-    }
 }

@@ -61,13 +61,13 @@ struct GroupConsistencyTests {
     @Test("hold-out: only a node outvoted on keys, never with two nodes, never the last that is up")
     func holdOut() {
         let three = [node(), node([Self.b]), node()]
-        #expect(GroupConsistency.holdOut(names: ["n1", "n2", "n3"], observations: three, available: [true, true, true]) == [1])
+        #expect(GroupConsistency.holdOut(observations: three, available: [true, true, true]) == [1])
         // The majority's nodes are down: holding n2 out would leave nothing.
-        #expect(GroupConsistency.holdOut(names: ["n1", "n2", "n3"], observations: three, available: [false, true, false]).isEmpty)
+        #expect(GroupConsistency.holdOut(observations: three, available: [false, true, false]).isEmpty)
         let two = [node(), node([Self.b])]
-        #expect(GroupConsistency.holdOut(names: ["n1", "n2"], observations: two, available: [true, true]).isEmpty)
+        #expect(GroupConsistency.holdOut(observations: two, available: [true, true]).isEmpty)
         // A different version is reported, never held out.
         let versions = [node(), node(version: "1"), node()]
-        #expect(GroupConsistency.holdOut(names: ["n1", "n2", "n3"], observations: versions, available: [true, true, true]).isEmpty)
+        #expect(GroupConsistency.holdOut(observations: versions, available: [true, true, true]).isEmpty)
     }
 }

@@ -38,6 +38,27 @@ public final class BalancerProcess: @unchecked Sendable {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
 
+    /// The process's resident memory in bytes (VmRSS in /proc/PID/status); -1 when unreadable.
+    public var residentBytes: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return -1 }
+        return kib * 1024
+    }
+
+    /// The open descriptors once they stop changing (two readings 100 ms apart agree), or the last reading after
+    /// `seconds`: what the process holds at rest, its start-up done.
+    public func settledDescriptors(within seconds: Double = 5) -> Int {
+        var last = openDescriptors
+        _ = eventually(within: seconds, every: 100) {
+            let now = openDescriptors
+            defer { last = now }
+            return now == last && now > 0
+        }
+        return last
+    }
+
     /// Waits until `port` on `host` accepts connections (the process is listening), or `seconds` pass.
     public func waitUntilListening(host: String = "127.0.0.1", port: Int, seconds: Double = 10) -> Bool {
         eventually(within: seconds, every: 20) { (try? TestSocket(host: host, port: port, timeout: 1)) != nil || !isRunning }

@@ -26,10 +26,17 @@ def wait_listening(host, port, p=None, timeout=10.0):
 
 
 def http_get(host, port, path="/", timeout=3.0):
-    """One GET on a fresh connection; returns the status code (or None)."""
+    """One GET on a fresh connection; returns (status code or None, the whole answer)."""
+    return http_request("GET", host, port, path, timeout)
+
+
+def http_request(method, host, port, path="/", timeout=3.0):
+    """One request with no body on a fresh connection, read to its close; returns (status code or None, the
+    whole answer)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+            length = "Content-Length: 0\r\n" if method != "GET" else ""
+            s.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{length}Connection: close\r\n\r\n".encode())
             data = b""
             while True:
                 chunk = s.recv(65536)

@@ -138,6 +138,25 @@ def rss_kib(root):
     return total
 
 
+def thread_count(root):
+    n = 0
+    for pid in proc_tree(root):
+        try:
+            n += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            pass
+    return n
+
+
+def kill(p):
+    """SIGKILL the process group led by p (a crash, not a stop), then reap it as `stop` does."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return stop(p)
+
+
 def fd_count(root):
     n = 0
     for pid in proc_tree(root):
