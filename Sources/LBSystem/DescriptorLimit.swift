@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 
 /// The process's open file limit (RLIMIT_NOFILE).
@@ -46,6 +45,6 @@ extension DescriptorLimit {
     /// or a minimal image has, must not stop the workers from accepting): closing it frees one for what must
     /// not fail. -1 when none is free.
     public static func openSpare() -> Int32 {
-        cshims_eventfd()
+        (try? EventFd.make()) ?? -1
     }
 }
