@@ -41,16 +41,21 @@ public final class AdminServer: Sendable {
 
     /// Binds `endpoint` and serves until `stop`.
     ///
+    /// - Parameter held: bind now, but accept only once `acceptConnections` is called: clients that connect
+    ///   meanwhile wait in the listen queue. The balancer binds its admin listener before its own listeners (a
+    ///   descriptor the clients cannot take first) and answers once it forwards, so that an answer from the
+    ///   admin listener means the balancer has started.
     /// - Returns: where it listens (the port the kernel chose when `endpoint.port` is 0).
     /// - Throws: the bind error (address in use, not an address of this machine).
     @discardableResult
-    public func start(at endpoint: AdminEndpoint) throws -> AdminEndpoint {
+    public func start(at endpoint: AdminEndpoint, held: Bool = false) throws -> AdminEndpoint {
         let routes = self.routes
         let limits = cappedLimits()
         let gate = AdminConnectionGate(limit: limits.maxConnections, logger: logger)
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.autoRead, value: !held)
             .childChannelInitializer { channel in
                 // Past the cap the new socket is closed at once: the admin side never holds more descriptors
                 // than that, whatever a client does, and the probes and forwarding keep theirs.
@@ -82,6 +87,12 @@ public final class AdminServer: Sendable {
             ]
         )
         return bound
+    }
+
+    /// Starts accepting on a listener bound with `held`.
+    public func acceptConnections() {
+        let channel = running.withLock { $0.channel }
+        _ = channel?.setOption(.autoRead, value: true)
     }
 
     /// The limits, the connection cap lowered to a quarter of the nofile limit if it asks for more: the rest of

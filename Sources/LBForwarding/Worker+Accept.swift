@@ -14,7 +14,7 @@ extension Worker {
                 pausedForLimit = true
                 return
             }
-            guard holdSpareDescriptor() else {
+            guard holdReserve() else {
                 pauseForDescriptors(listener, error: Errno.tooManyOpenFiles)
                 return
             }
@@ -43,7 +43,7 @@ extension Worker {
                 // would have in the accept queue, until a connection closes.
                 waitingClients.append((result, listener))
                 pauseForLimit()
-            } else if !waitingClients.isEmpty || !holdSpareDescriptor() {
+            } else if !waitingClients.isEmpty || !holdReserve() {
                 // No descriptor for its node socket: it waits, unread, until one frees up (and after those
                 // already waiting).
                 waitingClients.append((result, listener))
@@ -83,20 +83,18 @@ extension Worker {
         plan.notice(line)
     }
 
-    /// Whether the reserve descriptor is held, taking it again if it was spent and one is free now.
-    func holdSpareDescriptor() -> Bool {
-        if spareDescriptor < 0 { spareDescriptor = DescriptorLimit.openSpare() }
-        return spareDescriptor >= 0
+    /// Whether the reserve of node sockets is whole, opening what was spent if descriptors are free now.
+    func holdReserve() -> Bool {
+        reserve.hold()
     }
 
-    /// socket(2) found no descriptor for an accepted client's node socket: gives up the reserve for it, and
-    /// pauses accepting until the reserve can be taken again. False when the reserve was already spent.
-    func spendSpareDescriptor() -> Bool {
-        guard spareDescriptor >= 0 else { return false }
-        closeDescriptor(spareDescriptor)
-        spareDescriptor = -1
+    /// socket(2) found no descriptor for an accepted client's node socket: the reserved socket of `family`
+    /// (-1 when spent), and accepting pauses until the reserve is whole again.
+    func takeReservedSocket(for family: SocketAddress.Family) -> Int32 {
+        let fd = reserve.take(for: family)
+        guard fd >= 0 else { return -1 }
         for l in listeners.indices where listeners[l] >= 0 { pauseForDescriptors(l, error: Errno.tooManyOpenFiles) }
-        return true
+        return fd
     }
 
     /// The connection limit is reached: accept again when a connection closes.
@@ -110,7 +108,7 @@ extension Worker {
     func limitEased() {
         guard pausedForLimit || !waitingClients.isEmpty else { return }
         while !waitingClients.isEmpty && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections
-            && holdSpareDescriptor()
+            && holdReserve()
         {
             let client = waitingClients.removeFirst()
             admit(client.fd, service: client.service)

@@ -1,3 +1,4 @@
+import Glibc
 import LBBalancing
 import LBEngine
 import LBSystem
@@ -7,8 +8,9 @@ extension Worker {
     /// Picks the next node not yet tried and starts a non-blocking connect; on an immediate failure, counts it
     /// against the node and tries the next. With no node left, the client is closed.
     ///
-    /// When socket(2) finds no descriptor, the worker's reserve (`spareDescriptor`) is given up for it: a
-    /// client is accepted only while the reserve is held, so an accepted client is not closed for want of one.
+    /// When socket(2) finds no descriptor, the worker's reserved socket (`NodeSocketReserve`) becomes the node
+    /// socket: a client is accepted only while the reserve is held, so an accepted client is not closed for want
+    /// of one.
     func startConnect(_ i: Int32) {
         let serviceIndex = Int(slots[i].service)
         let service = plan.services[serviceIndex]
@@ -18,8 +20,22 @@ extension Worker {
             if slots[i].tried.bits != 0 { counters.serviceNodes.bump(slots[i].service, Int32(node), .retries) }
             slots[i].tried.insert(node)
             let state = plan.nodes[node]
+            let address = service.nodeAddresses[node]
+            var fd = Socket.openStream(family: address.family)
+            if fd < 0 {
+                // Our descriptors ran out: not the node's fault. The reserve is this client's node socket.
+                let err = errno
+                if Self.isOutOfDescriptors(err) { fd = takeReservedSocket(for: address.family) }
+                if fd < 0 {
+                    noticeDescriptors(
+                        "no descriptor for a node socket of \(service.name) (\(Errno.describe(err))): "
+                            + "the client is closed (raise the nofile limit or lower --max-conns)"
+                    )
+                    break
+                }
+            }
             do {
-                let (fd, connected) = try Socket.connect(to: service.nodeAddresses[node])
+                let connected = try Socket.connect(fd, to: address)
                 Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
                 slots[i].server = fd
                 slots[i].node = Int32(node)
@@ -38,19 +54,7 @@ extension Worker {
                     slots.append(i, to: &slots.connecting)
                 }
                 return
-            } catch let error {
-                if error.call == "socket" {
-                    // Our descriptors ran out: not the node's fault.
-                    if Self.isOutOfDescriptors(error.errno) && spendSpareDescriptor() {
-                        slots[i].tried.remove(node)
-                        continue
-                    }
-                    noticeDescriptors(
-                        "no descriptor for a node socket of \(service.name) (\(Errno.describe(error.errno))): "
-                            + "the client is closed (raise the nofile limit or lower --max-conns)"
-                    )
-                    break
-                }
+            } catch {
                 counters.connectFailures.bump()
                 counters.serviceNodes.bump(slots[i].service, Int32(node), .connectFailures)
                 plan.passiveHealth.recordFailure(state, now: now)

@@ -39,10 +39,10 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Clients the kernel accepted after the limit was reached (io_uring's multishot accept runs ahead of
     /// the pause), admitted first when connections close.
     var waitingClients: [(fd: Int32, service: Int)] = []
-    /// A descriptor held in reserve (an eventfd) for the node socket of the client accepted next: a client is
-    /// accepted only while it is held, and given up when socket(2) finds no descriptor, so that an accepted
-    /// client always gets its node socket. -1 while spent.
-    var spareDescriptor: Int32 = -1
+    /// Node sockets held in reserve for the client accepted next: a client is accepted only while the reserve
+    /// is whole, and when socket(2) finds no descriptor the reserved socket is its node socket, so that an
+    /// accepted client always gets one.
+    var reserve: NodeSocketReserve
     /// Listeners closed after `stopAccepting`, and whether `shared.doneAccepting` counts this worker yet.
     var listenersClosed = false
     var reportedDoneAccepting = false
@@ -82,8 +82,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         self.wakeFd = try EventFd.make()
         self.listeners = listeners
         self.listenerPausedUntil = Array(repeating: 0, count: listeners.count)
-        // Taken now, before the first client: io_uring's multishot accept may take every free descriptor at once.
-        self.spareDescriptor = DescriptorLimit.openSpare()
+        // Taken now, before the first client: io_uring's accepts may take every free descriptor at once.
+        self.reserve = NodeSocketReserve(for: plan.services.flatMap(\.nodeAddresses))
         let capacity = max(16, plan.maxConnections)
         self.slots = SlotTable(capacity: capacity)
         self.pipes = PipePool(requestedSize: plan.pipeSize, notice: plan.notice)
@@ -110,7 +110,6 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
 
     deinit {
         closeDescriptor(wakeFd)
-        if spareDescriptor >= 0 { closeDescriptor(spareDescriptor) }
     }
 
     /// Wakes the loop from another thread (to see the control flags).

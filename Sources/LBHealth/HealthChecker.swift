@@ -127,18 +127,22 @@ public final class HealthChecker: Sendable {
     /// waits for a thread of Swift's cooperative pool, which blocking work elsewhere in the process may hold.
     /// `finished` is called when the task ends (cancel the task to end it).
     public func start(finished: @escaping @Sendable () -> Void) -> Task<Void, Never> {
+        // The prober is made here, on the caller's thread, not in the task: its HTTP client brings up NIO's event
+        // loops, which must have their descriptors before the workers may have taken every one (NIO stops the
+        // process when it cannot create an event loop).
+        let prober = try? Prober(settings: settings)
         let thread = ProbeThread(name: "tessera-lb health")
         return Task.detached(executorPreference: thread) {
-            await self.run()
+            await self.run(with: prober)
             thread.stop()
             finished()
         }
     }
 
-    /// Probes until the task is cancelled, then closes the HTTP client (created here, so that a checker that
-    /// never ran holds no client).
-    public func run() async {
-        guard let prober = try? Prober(settings: settings) else {
+    /// Probes until the task is cancelled, then closes the HTTP client. No prober: the TLS files could not be
+    /// read, and no probe runs.
+    private func run(with prober: Prober?) async {
+        guard let prober else {
             logger.error("health probe: cannot read the TLS files; no probes run")
             return
         }

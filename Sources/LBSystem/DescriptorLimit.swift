@@ -39,12 +39,3 @@ public enum DescriptorLimit {
         return Int(String(decoding: bytes[0..<n].filter { (0x30...0x39).contains($0) }, as: UTF8.self))
     }
 }
-
-extension DescriptorLimit {
-    /// A descriptor to hold in reserve (an eventfd, which needs no file: a root with no /dev, as a bare chroot
-    /// or a minimal image has, must not stop the workers from accepting): closing it frees one for what must
-    /// not fail. -1 when none is free.
-    public static func openSpare() -> Int32 {
-        (try? EventFd.make()) ?? -1
-    }
-}

@@ -60,21 +60,36 @@ public enum Socket {
         nonBlocking { Int(cshims_accept(listener)) }
     }
 
+    /// An unconnected non-blocking stream socket of `family` (close-on-exec); -1 with errno set when socket(2)
+    /// fails.
+    @inline(__always)
+    public static func openStream(family: SocketAddress.Family) -> Int32 {
+        cshims_socket_stream(family == .ipv6 ? AF_INET6 : AF_INET)
+    }
+
     /// Starts a non-blocking connect. Returns the descriptor and whether it is already connected
     /// (loopback can finish at once); EINPROGRESS is the normal outcome, not an error.
     ///
     /// - Throws: `SystemError` for socket(2) failures and immediate connect failures (ECONNREFUSED...).
     @inline(__always)
     public static func connect(to address: SocketAddress, noDelay: Bool = true) throws(SystemError) -> (fd: Int32, connected: Bool) {
-        let fd = cshims_socket_stream(address.family == .ipv6 ? AF_INET6 : AF_INET)
+        let fd = openStream(family: address.family)
         if fd < 0 { throw SystemError("socket", errno: Glibc.errno) }
+        return (fd, try connect(fd, to: address, noDelay: noDelay))
+    }
+
+    /// Starts a non-blocking connect of `fd`, a socket from `openStream`: whether it is already connected.
+    ///
+    /// - Throws: `SystemError` for an immediate connect failure (ECONNREFUSED...); `fd` is closed then.
+    @inline(__always)
+    public static func connect(_ fd: Int32, to address: SocketAddress, noDelay: Bool = true) throws(SystemError) -> Bool {
         if noDelay { _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_NODELAY, 1) }
         while true {
             let rc = address.withSockAddr { cshims_connect(fd, $0, $1) }
-            if rc == 0 { return (fd, true) }
+            if rc == 0 { return true }
             let err = Glibc.errno
             if err == EINTR { continue }
-            if err == EINPROGRESS { return (fd, false) }
+            if err == EINPROGRESS { return false }
             closeDescriptor(fd)
             throw SystemError("connect(\(address))", errno: err)
         }

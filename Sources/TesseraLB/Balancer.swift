@@ -8,6 +8,7 @@ import Dispatch
 import Foundation
 import LBSystem
 import Glibc
+import NIOPosix
 import Synchronization
 
 /// A running tessera-lb: the configuration resolved into addresses and shared node state, and the engine
@@ -122,18 +123,21 @@ public final class Balancer: @unchecked Sendable {
         guard generationCount == 0 else { return }
         let (plan, engine, why) = initial
         let (config, health, group) = running.withLock { ($0.config, $0.health, $0.group) }
-        // Before the listeners open: the group check's HTTP client brings up NIO's event loops, which need
-        // descriptors the workers could otherwise have taken (see GroupChecker.start).
+        // Before the listeners open: NIO's shared event loops (the probes' and the group check's HTTP clients)
+        // take their descriptors now, even if neither runs yet and a reload starts one later. Once clients have
+        // taken every descriptor, an event loop that cannot be created stops the process.
+        _ = MultiThreadedEventLoopGroup.singleton
+        health?.start()
         group?.start()
         do {
             try engine.start()
         } catch {
             group?.cancel()
+            health?.cancel()
             throw Self.listenError(error, freebind: plan.freeBind)
         }
         generationCount = 1
         generations.add(Generation(number: 1, plan: plan, engine: engine))
-        health?.start()
         logger.info(
             "forwarding",
             metadata: [

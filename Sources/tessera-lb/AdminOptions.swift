@@ -152,7 +152,7 @@ struct AdminSettings {
         return Logger(label: label)
     }
 
-    /// Starts the admin listener for `balancer`, if there is to be one.
+    /// Starts the admin listener for `balancer`, if there is to be one (`held`: see `AdminServer.start`).
     ///
     /// The default address is best effort: when 127.0.0.1:9990 is taken (another tessera-lb on the host), the
     /// balancer runs without it and says so. An address given with `--admin` must bind.
@@ -160,12 +160,12 @@ struct AdminSettings {
     /// - Throws: `StartError` when an address given with `--admin` cannot be bound.
     /// - Parameter reload: what `POST /reload` does, given who asked.
     func startAdminServer(
-        for balancer: Balancer, logger: Logger, reload: (@Sendable (String) -> ReloadOutcome)? = nil
+        for balancer: Balancer, logger: Logger, held: Bool = false, reload: (@Sendable (String) -> ReloadOutcome)? = nil
     ) throws -> AdminServer? {
         guard let endpoint else { return nil }
         let server = AdminServer(view: balancer.adminView, token: token, logger: logger, limits: limits, reload: reload)
         do {
-            try server.start(at: endpoint)
+            try server.start(at: endpoint, held: held)
             return server
         } catch {
             server.stop()

@@ -43,13 +43,20 @@ struct DemoCommand: ParsableCommand {
         let balancer: Balancer
         do {
             balancer = try Balancer(config: config, logger: logger)
-            try balancer.start()
         } catch {
             throw StartError(message: "demo: \(error.description)")
         }
-        // The status page and control, on loopback like everything else here.
+        // The status page and control, on loopback like everything else here; before the balancer's listeners,
+        // as `run` does.
         let admin = AdminServer(view: balancer.adminView, token: nil, logger: logger)
-        let adminAddress = (try? admin.start(at: AdminEndpoint.standard)).map { "http://\($0)/" }
+        let adminAddress = (try? admin.start(at: AdminEndpoint.standard, held: true)).map { "http://\($0)/" }
+        do {
+            try balancer.start()
+        } catch {
+            admin.stop()
+            throw StartError(message: "demo: \(error.description)")
+        }
+        admin.acceptConnections()
         print(
             """
 

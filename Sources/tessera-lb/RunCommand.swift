@@ -34,20 +34,23 @@ struct RunCommand: ParsableCommand {
         let balancer: Balancer
         do {
             balancer = try Balancer(config: config, logger: logger, logConnections: admin.logConnections)
-            try balancer.start()
         } catch {
             throw StartError(message: error.description)
         }
         let reloader = Reloader(overrides: overrides, environment: environment, balancer: balancer, logger: logger)
-        let adminServer: AdminServer?
-        do {
-            adminServer = try admin.startAdminServer(for: balancer, logger: logger) { from in
-                reloader.reload(from: from)
-            }
-        } catch {
-            balancer.stop()
-            throw error
+        // The admin listener is bound before the balancer's: once those are open, clients may take every
+        // descriptor, and neither an event loop nor a listening socket could be had then (NIO stops the process
+        // when it cannot create an event loop). It answers once the balancer forwards.
+        let adminServer = try admin.startAdminServer(for: balancer, logger: logger, held: true) { from in
+            reloader.reload(from: from)
         }
+        do {
+            try balancer.start()
+        } catch {
+            adminServer?.stop()
+            throw StartError(message: error.description)
+        }
+        adminServer?.acceptConnections()
         reloader.attach(adminServer)
         let signal = signals.waitForTermination { reload in _ = reloader.reload(from: reload) }
         // A second signal exits at once (during the accept grace too); the first stops gracefully. SIGHUP no

@@ -82,6 +82,26 @@ struct AdminTests {
         try HTTPExchange.get("/send", on: harness.connect(1), close: true).node
     }
 
+    @Test("a listener bound held answers nothing until it accepts; then the waiting client is answered", .timeLimit(.minutes(1)))
+    func heldListener() throws {
+        let harness = try Harness(nodes: 1, speaks: [.http(service: "p2p")])
+        defer { harness.stop() }
+        var logger = Logger(label: "admin-test")
+        logger.logLevel = .error
+        let server = AdminServer(view: harness.balancer.adminView, token: nil, logger: logger)
+        defer { server.stop() }
+        let endpoint = try server.start(at: AdminEndpoint(host: "127.0.0.1", port: 0), held: true)
+        // The connect completes (the kernel's listen queue), the request waits unanswered.
+        let client = try TestSocket(host: endpoint.host, port: endpoint.port, timeout: 0.5)
+        try client.send("GET /healthz HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\r\n")
+        #expect(throws: (any Error).self, "no answer while held") { try client.receive(max: 1) }
+        server.acceptConnections()
+        let waiting = try TestSocket(host: endpoint.host, port: endpoint.port)
+        try waiting.send("GET /healthz HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\r\n")
+        #expect(try HTTPExchange.read(from: waiting).status == 200)
+        #expect(try HTTPExchange.read(from: client).status == 200, "the client that waited is answered too")
+    }
+
     // MARK: - Metrics
 
     @Test("metrics scraped during load add up to what the clients did", .timeLimit(.minutes(1)))
