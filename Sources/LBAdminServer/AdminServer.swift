@@ -18,6 +18,8 @@ public final class AdminServer: Sendable {
     private let limits: AdminLimits
     private let group: MultiThreadedEventLoopGroup
     private let running = Mutex<(channel: (any Channel)?, poll: RepeatedTask?)>((nil, nil))
+    /// The socket `bind` holds until `start` listens on it.
+    private let bound = Mutex<(endpoint: AdminEndpoint, fd: Int32)?>(nil)
 
     /// - Parameters:
     ///   - token: when set, control requests need `Authorization: Bearer TOKEN`.
@@ -39,23 +41,36 @@ public final class AdminServer: Sendable {
         routes.update(view: view)
     }
 
-    /// Binds `endpoint` and serves until `stop`.
+    /// Binds `endpoint` now and listens only in `start`: the address and its descriptor are held from here on,
+    /// and a client that connects meanwhile is refused, not queued. `run` binds before the balancer's listeners
+    /// open (once they are, clients may take every descriptor) and listens once the balancer forwards, so that
+    /// an admin listener that accepts means a balancer that has started.
     ///
-    /// - Parameter held: bind now, but accept only once `acceptConnections` is called: clients that connect
-    ///   meanwhile wait in the listen queue. The balancer binds its admin listener before its own listeners (a
-    ///   descriptor the clients cannot take first) and answers once it forwards, so that an answer from the
-    ///   admin listener means the balancer has started.
+    /// - Throws: the bind error (address in use, not an address of this machine).
+    public func bind(_ endpoint: AdminEndpoint) throws {
+        guard let address = LBSystem.SocketAddress(ipLiteral: endpoint.host, port: endpoint.port) else {
+            throw SystemError("bind(\(endpoint))", errno: EINVAL)
+        }
+        let fd = try Socket.bind(address)
+        let previous = bound.withLock { bound in
+            defer { bound = (endpoint, fd) }
+            return bound
+        }
+        if let previous { closeDescriptor(previous.fd) }
+    }
+
+    /// Binds `endpoint` (unless `bind` did already) and serves until `stop`.
+    ///
     /// - Returns: where it listens (the port the kernel chose when `endpoint.port` is 0).
     /// - Throws: the bind error (address in use, not an address of this machine).
     @discardableResult
-    public func start(at endpoint: AdminEndpoint, held: Bool = false) throws -> AdminEndpoint {
+    public func start(at endpoint: AdminEndpoint) throws -> AdminEndpoint {
         let routes = self.routes
         let limits = cappedLimits()
         let gate = AdminConnectionGate(limit: limits.maxConnections, logger: logger)
-        let channel = try ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.autoRead, value: !held)
             .childChannelInitializer { channel in
                 // Past the cap the new socket is closed at once: the admin side never holds more descriptors
                 // than that, whatever a client does, and the probes and forwarding keep theirs.
@@ -70,8 +85,17 @@ public final class AdminServer: Sendable {
             // and one read at a time: what a client that pipelines and never reads can make us hold is bounded.
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.maxMessagesPerRead, value: 1)
-            .bind(host: endpoint.host, port: endpoint.port)
-            .wait()
+        let reserved = bound.withLock { bound in
+            defer { bound = nil }
+            return bound
+        }
+        let channel: any Channel
+        if let reserved, reserved.endpoint == endpoint {
+            channel = try bootstrap.withBoundSocket(reserved.fd).wait()
+        } else {
+            if let reserved { closeDescriptor(reserved.fd) }
+            channel = try bootstrap.bind(host: endpoint.host, port: endpoint.port).wait()
+        }
         let history = routes.history
         history.observe()  // the baseline that later looks compare with
         let poll = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(250)) { _ in
@@ -87,12 +111,6 @@ public final class AdminServer: Sendable {
             ]
         )
         return bound
-    }
-
-    /// Starts accepting on a listener bound with `held`.
-    public func acceptConnections() {
-        let channel = running.withLock { $0.channel }
-        _ = channel?.setOption(.autoRead, value: true)
     }
 
     /// The limits, the connection cap lowered to a quarter of the nofile limit if it asks for more: the rest of
@@ -139,6 +157,7 @@ public final class AdminServer: Sendable {
             return running
         }
         poll?.cancel()
+        if let reserved = bound.withLock({ bound in defer { bound = nil }; return bound }) { closeDescriptor(reserved.fd) }
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()
     }

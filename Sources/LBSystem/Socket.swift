@@ -16,6 +16,23 @@ public enum Socket {
         freeBind: Bool = false,
         backlog: Int32 = 4096
     ) throws(SystemError) -> Int32 {
+        let fd = try bind(address, reusePort: reusePort, noDelay: noDelay, freeBind: freeBind)
+        do {
+            _ = try checked("listen(\(address))") { cshims_listen(fd, backlog) }
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// A socket bound to `address` (options as `listen` sets them) and not listening yet: it holds the address
+    /// and a descriptor, and connections to it are refused until its owner listens.
+    ///
+    /// - Throws: `SystemError` naming socket, setsockopt or bind.
+    public static func bind(
+        _ address: SocketAddress, reusePort: Bool = false, noDelay: Bool = true, freeBind: Bool = false
+    ) throws(SystemError) -> Int32 {
         let fd: Int32
         if address.family == .unix {
             fd = try checked("socket") { cshims_socket_unix() }
@@ -36,7 +53,6 @@ public enum Socket {
                 }
             }
             _ = try checked("bind(\(address))") { address.withSockAddr { cshims_bind(fd, $0, $1) } }
-            _ = try checked("listen(\(address))") { cshims_listen(fd, backlog) }
         } catch {
             closeDescriptor(fd)
             throw error

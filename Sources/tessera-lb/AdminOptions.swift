@@ -152,32 +152,52 @@ struct AdminSettings {
         return Logger(label: label)
     }
 
-    /// Starts the admin listener for `balancer`, if there is to be one (`held`: see `AdminServer.start`).
+    /// The admin server for `balancer`, if there is to be one, bound but not listening yet (`AdminServer.bind`):
+    /// `run` binds it before the balancer's listeners open and listens once the balancer forwards (`listen`).
     ///
     /// The default address is best effort: when 127.0.0.1:9990 is taken (another tessera-lb on the host), the
     /// balancer runs without it and says so. An address given with `--admin` must bind.
     ///
     /// - Throws: `StartError` when an address given with `--admin` cannot be bound.
     /// - Parameter reload: what `POST /reload` does, given who asked.
-    func startAdminServer(
-        for balancer: Balancer, logger: Logger, held: Bool = false, reload: (@Sendable (String) -> ReloadOutcome)? = nil
+    func bindAdminServer(
+        for balancer: Balancer, logger: Logger, reload: (@Sendable (String) -> ReloadOutcome)? = nil
     ) throws -> AdminServer? {
         guard let endpoint else { return nil }
         let server = AdminServer(view: balancer.adminView, token: token, logger: logger, limits: limits, reload: reload)
         do {
-            try server.start(at: endpoint, held: held)
+            try server.bind(endpoint)
             return server
         } catch {
             server.stop()
-            if endpointGiven {
-                throw StartError(message: "cannot listen on the admin address \(endpoint): \(error)")
-            }
-            logger.warning(
-                "no admin listener: the default address is taken; give --admin ADDR:PORT or --admin off",
-                metadata: ["address": "\(endpoint)", "error": "\(error)"]
-            )
+            try unavailable(endpoint, error, logger: logger)
             return nil
         }
+    }
+
+    /// Starts `server` listening where `bindAdminServer` bound it, showing `view` (the balancer as it runs, now
+    /// that it has started).
+    func listen(_ server: AdminServer?, showing view: BalancerView, logger: Logger) throws -> AdminServer? {
+        guard let server, let endpoint else { return nil }
+        server.update(view: view)
+        do {
+            try server.start(at: endpoint)
+            return server
+        } catch {
+            server.stop()
+            try unavailable(endpoint, error, logger: logger)
+            return nil
+        }
+    }
+
+    private func unavailable(_ endpoint: AdminEndpoint, _ error: any Error, logger: Logger) throws {
+        if endpointGiven {
+            throw StartError(message: "cannot listen on the admin address \(endpoint): \(error)")
+        }
+        logger.warning(
+            "no admin listener: the default address is taken; give --admin ADDR:PORT or --admin off",
+            metadata: ["address": "\(endpoint)", "error": "\(error)"]
+        )
     }
 
     static func parseEndpoint(_ text: String, setting: String) throws(ConfigError) -> AdminEndpoint {

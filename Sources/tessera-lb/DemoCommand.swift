@@ -49,14 +49,15 @@ struct DemoCommand: ParsableCommand {
         // The status page and control, on loopback like everything else here; before the balancer's listeners,
         // as `run` does.
         let admin = AdminServer(view: balancer.adminView, token: nil, logger: logger)
-        let adminAddress = (try? admin.start(at: AdminEndpoint.standard, held: true)).map { "http://\($0)/" }
+        let adminBound = (try? admin.bind(AdminEndpoint.standard)) != nil
         do {
             try balancer.start()
         } catch {
             admin.stop()
             throw StartError(message: "demo: \(error.description)")
         }
-        admin.acceptConnections()
+        admin.update(view: balancer.adminView)
+        let adminAddress = adminBound ? (try? admin.start(at: AdminEndpoint.standard)).map { "http://\($0)/" } : nil
         print(
             """
 

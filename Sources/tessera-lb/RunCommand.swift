@@ -38,19 +38,23 @@ struct RunCommand: ParsableCommand {
             throw StartError(message: error.description)
         }
         let reloader = Reloader(overrides: overrides, environment: environment, balancer: balancer, logger: logger)
-        // The admin listener is bound before the balancer's: once those are open, clients may take every
-        // descriptor, and neither an event loop nor a listening socket could be had then (NIO stops the process
-        // when it cannot create an event loop). It answers once the balancer forwards.
-        let adminServer = try admin.startAdminServer(for: balancer, logger: logger, held: true) { from in
-            reloader.reload(from: from)
-        }
+        // The admin listener is bound before the balancer's listeners open: once they are, clients may take every
+        // descriptor, and neither an event loop nor a socket could be had then (NIO stops the process when it
+        // cannot create an event loop). It listens once the balancer forwards.
+        let bound = try admin.bindAdminServer(for: balancer, logger: logger) { from in reloader.reload(from: from) }
         do {
             try balancer.start()
         } catch {
-            adminServer?.stop()
+            bound?.stop()
             throw StartError(message: error.description)
         }
-        adminServer?.acceptConnections()
+        let adminServer: AdminServer?
+        do {
+            adminServer = try admin.listen(bound, showing: balancer.adminView, logger: logger)
+        } catch {
+            balancer.stop()
+            throw error
+        }
         reloader.attach(adminServer)
         let signal = signals.waitForTermination { reload in _ = reloader.reload(from: reload) }
         // A second signal exits at once (during the accept grace too); the first stops gracefully. SIGHUP no

@@ -63,9 +63,12 @@ struct AdminTests {
         Int(samples.filter { $0.key.hasPrefix(family + "{") && (having.isEmpty || $0.key.contains(having)) }.values.reduce(0, +))
     }
 
-    /// Two or three stand-ins serving P2P (probed) and Q2T, behind a balancer probing fast.
-    private func probedHarness(nodes: Int = 2) throws -> Harness {
-        try Harness(nodes: nodes, speaks: [.http(service: "p2p"), .http(service: "q2t")]) { config in
+    /// Two or three stand-ins serving P2P (probed) and Q2T, behind a balancer probing fast. `before` runs on the
+    /// stand-ins before the balancer starts (its first probes go out at once).
+    private func probedHarness(nodes: Int = 2, before: (StandInGroup) -> Void = { _ in }) throws -> Harness {
+        let group = try StandInGroup(count: nodes, speaks: [.http(service: "p2p"), .http(service: "q2t")])
+        before(group)
+        return try Harness(hosts: group.hosts, nodePorts: group.ports, group: group) { config in
             config.services[0].name = "p2p"
             config.services[1].name = "q2t"
             config.health.enabled = true
@@ -82,24 +85,22 @@ struct AdminTests {
         try HTTPExchange.get("/send", on: harness.connect(1), close: true).node
     }
 
-    @Test("a listener bound held answers nothing until it accepts; then the waiting client is answered", .timeLimit(.minutes(1)))
-    func heldListener() throws {
+    @Test("an admin server bound before it starts refuses connections until it listens, then serves", .timeLimit(.minutes(1)))
+    func boundBeforeStart() throws {
         let harness = try Harness(nodes: 1, speaks: [.http(service: "p2p")])
         defer { harness.stop() }
         var logger = Logger(label: "admin-test")
         logger.logLevel = .error
         let server = AdminServer(view: harness.balancer.adminView, token: nil, logger: logger)
         defer { server.stop() }
-        let endpoint = try server.start(at: AdminEndpoint(host: "127.0.0.1", port: 0), held: true)
-        // The connect completes (the kernel's listen queue), the request waits unanswered.
-        let client = try TestSocket(host: endpoint.host, port: endpoint.port, timeout: 0.5)
-        try client.send("GET /healthz HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\r\n")
-        #expect(throws: (any Error).self, "no answer while held") { try client.receive(max: 1) }
-        server.acceptConnections()
-        let waiting = try TestSocket(host: endpoint.host, port: endpoint.port)
-        try waiting.send("GET /healthz HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\r\n")
-        #expect(try HTTPExchange.read(from: waiting).status == 200)
-        #expect(try HTTPExchange.read(from: client).status == 200, "the client that waited is answered too")
+        let endpoint = AdminEndpoint(host: "127.0.0.1", port: freePort())
+        try server.bind(endpoint)
+        // Bound, not listening: a client is refused, not left waiting.
+        #expect(throws: (any Error).self, "refused before it listens") { try TestSocket(host: endpoint.host, port: endpoint.port) }
+        let bound = try server.start(at: endpoint)
+        #expect(bound.port == endpoint.port)
+        let answer = try HTTPExchange.get("/healthz", on: TestSocket(host: endpoint.host, port: endpoint.port), close: true)
+        #expect(answer.status == 200)
     }
 
     // MARK: - Metrics
@@ -279,9 +280,9 @@ struct AdminTests {
 
     @Test("probe durations: a node answering at once and one too slow land in their buckets", .timeLimit(.minutes(1)))
     func probeDurations() throws {
-        let harness = try probedHarness()
+        // n2 answers after 2 s from the first probe on: every probe of n2 runs into the 200 ms timeout.
+        let harness = try probedHarness { $0.nodes[1].setMode(.slow) }
         defer { harness.stop() }
-        harness.group!.nodes[1].setMode(.slow)  // answers after 2 s: every probe of n2 runs into the 200 ms timeout
         let admin = try Admin(harness)
         defer { admin.stop() }
 
