@@ -18,10 +18,6 @@ struct Direction {
     var splicing: Bool = false
     /// Bytes read since the source last ran dry (auto mode's bulk detector).
     var burst: Int = 0
-    /// The source sent its FIN (read returned 0).
-    var sourceClosed: Bool = false
-    /// We sent our FIN to the destination (after the source closed and everything in flight was written).
-    var destinationShut: Bool = false
     /// Ring copy: a multishot recv is armed on the source; it was cancelled because the queue is full; a send
     /// of the queue's head buffer is in flight (`start` bytes of it already sent).
     var receiving: Bool = false
@@ -42,19 +38,10 @@ struct Direction {
 /// The state of one proxied connection. Lives in a preallocated `SlotTable`; reached from the epoll data
 /// word by index, checked by generation.
 @_spi(Benchmarks) public struct Slot {
-    @_spi(Benchmarks) public enum Phase: UInt8 {
-        case free
-        /// Waiting for the node connection; the client's bytes are not read yet, so a failed connect can be
-        /// retried on the next node with nothing lost.
-        case connecting
-        case established
-        /// Closed, its sockets too, but io_uring requests of the ring copy mover are still in flight: the slot
-        /// (and the buffers the requests use) is released when the last one completes.
-        case closing
-    }
-
     @_spi(Benchmarks) public var generation: UInt32 = 0
-    @_spi(Benchmarks) public var phase: Phase = .free
+    /// Where the connection is in its life, and what happens next (`ConnectionState`).
+    @_spi(Benchmarks) public var state = ConnectionState()
+    @_spi(Benchmarks) public var phase: ConnectionState.Phase { state.phase }
     var service: Int32 = 0
     var node: Int32 = -1
     var tried = NodeSet()
@@ -119,3 +106,5 @@ struct PerSide<Value> {
         set { if side == .client { client = newValue } else { node = newValue } }
     }
 }
+
+extension PerSide: Equatable where Value: Equatable {}

@@ -63,7 +63,7 @@
     /// Returns a slot; its generation moves on so queued events for it are recognised as stale.
     @inline(__always)
     @_spi(Benchmarks) public func release(_ i: Int32) {
-        slots[Int(i)].phase = .free
+        slots[Int(i)].state = ConnectionState()
         slots[Int(i)].generation = nextGeneration(slots[Int(i)].generation)
         slots[Int(i)].next = freeHead
         freeHead = i

@@ -140,7 +140,6 @@ extension Worker {
         shared.openConnections.add(1, ordering: .relaxed)
         counters.accepted.bump()
         counters.open.bump()
-        slots[i].phase = .connecting
         slots[i].client = client
         slots[i].acceptedAt = now
         slots[i].service = Int32(service)
@@ -157,7 +156,7 @@ extension Worker {
             releaseSlot(i)
             return
         }
-        startConnect(i)
+        advance(i, .accepted)
     }
 
     /// Whether the allowlist admits the client (getpeername(2): one call, on allowlisted services only). A client

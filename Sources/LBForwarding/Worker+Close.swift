@@ -4,8 +4,30 @@ import LBSystem
 import Synchronization
 
 extension Worker {
+    /// Tells the connection's state (`ConnectionState`) what happened and does what it answers: the one place
+    /// a connection moves on, from its first connect to the release of its slot.
+    @inline(__always)
+    func advance(_ i: Int32, _ event: ConnectionState.Event) {
+        switch slots[i].state.handle(event) {
+        case .none:
+            return
+        case .connect:
+            startConnect(i)
+        case .forward:
+            startForwarding(i)
+        case .shutdownWrite(let side):
+            Socket.shutdownWrite(slots[i].socket(side))
+            if case .close(let reset) = slots[i].state.closeIfBothWaysShut() { close(i, reset: reset) }
+        case .close(let reset):
+            close(i, reset: reset)
+        case .release:
+            releaseSlot(i)
+        }
+    }
+
     /// Ends a connection: closes both sockets (with a reset instead of a FIN when `reset`), returns pipes and
-    /// buffers, and frees the slot. A pipe that may still hold bytes is closed rather than pooled.
+    /// buffers; the slot is freed now, or once the ring's requests that name it are in.
+    /// A pipe that may still hold bytes is closed rather than pooled.
     ///
     /// A connection that still holds bytes for either side (an idle timeout on a reader that stopped, a node
     /// marked down mid-answer, the drain's end) is reset even when `reset` is false: a FIN would tell that
@@ -14,8 +36,8 @@ extension Worker {
     /// When the balancer ends a connection before both sides finished (idle, node marked down, hard stop) and a
     /// side sent bytes nobody read, the kernel resets that side on close whatever is asked: it is reset, and
     /// logged so, explicitly.
-    func finish(_ i: Int32, reset requested: Bool) {
-        let cut = slots[i].node >= 0 && !(slots[i].up.destinationShut && slots[i].down.destinationShut)
+    private func close(_ i: Int32, reset requested: Bool) {
+        let cut = slots[i].node >= 0 && !slots[i].state.bothWaysShut
         let reset = requested || holdsBytes(i)
             || (cut && (Socket.hasUnreadBytes(slots[i].client) || Socket.hasUnreadBytes(slots[i].server)))
         if let connectionLog {
@@ -46,19 +68,15 @@ extension Worker {
         if slots[i].server >= 0 && polls(i, side: .node) {
             events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: .node))
         }
-        close(slots[i].client, reset: reset)
-        close(slots[i].server, reset: reset)
+        closeSocket(slots[i].client, reset: reset)
+        closeSocket(slots[i].server, reset: reset)
         slots[i].client = -1
         slots[i].server = -1
         if slots[i].node >= 0 {
             plan.nodes[Int(slots[i].node)].activeConnections.subtract(1, ordering: .relaxed)
             slots[i].node = -1
         }
-        if slots[i].inFlight > 0 {
-            slots[i].phase = .closing
-            return
-        }
-        releaseSlot(i)
+        advance(i, .socketsClosed(requestsInFlight: slots[i].inFlight > 0))
     }
 
     /// Bytes taken from one side and not yet given to the other: in a pipe or copy buffer, or queued for the
@@ -80,7 +98,7 @@ extension Worker {
     }
 
     @inline(__always)
-    private func close(_ fd: Int32, reset: Bool) {
+    private func closeSocket(_ fd: Int32, reset: Bool) {
         guard fd >= 0 else { return }
         if reset { Socket.closeWithReset(fd) } else { closeDescriptor(fd) }
     }
@@ -104,9 +122,9 @@ extension Worker {
         for client in waitingClients { closeDescriptor(client.fd) }
         waitingClients.removeAll()
         for i in 0..<Int32(slots.capacity) where slots[i].phase != .free {
-            if slots[i].phase != .closing { finish(i, reset: false) }
+            advance(i, .cut(reset: false))
             // What is still in flight ends with the ring.
-            if slots[i].phase == .closing { releaseSlot(i) }
+            if slots[i].phase == .closing { advance(i, .requestsDone) }
         }
     }
 }

@@ -48,7 +48,7 @@ extension Worker {
                     break
                 }
                 if connected {
-                    established(i)
+                    advance(i, .connected)
                 } else {
                     slots[i].deadline = now + plan.connectTimeoutMs
                     slots.append(i, to: &slots.connecting)
@@ -62,7 +62,7 @@ extension Worker {
             }
         }
         counters.noNode.bump()
-        finish(i, reset: false)
+        advance(i, .noNode)
     }
 
     /// An event on a connection's socket. While connecting only the node side matters; the client's
@@ -80,11 +80,11 @@ extension Worker {
                 if events & (Epoll.writable | Epoll.hangUp) != 0 {
                     if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.node = true }
                     if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp.node = true }
-                    established(i)
+                    advance(i, .connected)
                 }
             } else {
                 if events & Epoll.error != 0 {
-                    finish(i, reset: true)
+                    advance(i, .failed)
                     return
                 }
                 if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable.client = true }
@@ -95,7 +95,7 @@ extension Worker {
         }
         if events & Epoll.error != 0 {
             // A reset (or another socket error) on one side: reset the other.
-            finish(i, reset: true)
+            advance(i, .failed)
             return
         }
         let readable = events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0
@@ -107,10 +107,9 @@ extension Worker {
         pump(i)
     }
 
-    /// The node connection is up: count the success, start both pumps.
-    func established(_ i: Int32) {
+    /// The node connection is up: count the success, start moving bytes.
+    func startForwarding(_ i: Int32) {
         slots.unlink(i, from: &slots.connecting)
-        slots[i].phase = .established
         slots[i].writable.node = true
         plan.passiveHealth.recordSuccess(plan.nodes[Int(slots[i].node)])
         counters.serviceNodes.bump(slots[i].service, slots[i].node, .connections)
@@ -142,11 +141,11 @@ extension Worker {
         do {
             if !movesByRingCopy { try events.rewatch(slots[i].client, from: old, to: new) }
         } catch {
-            finish(i, reset: false)
+            advance(i, .cut(reset: false))
             return
         }
         counters.retries.bump()
-        startConnect(i)
+        advance(i, .connectFailed)
     }
 
     /// Closes the node socket of a connection that never got going.

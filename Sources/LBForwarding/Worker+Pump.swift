@@ -13,24 +13,24 @@ enum PumpOutcome {
 }
 
 extension Worker {
-    /// Moves bytes both ways as far as the sockets allow, then sends FINs for directions whose source closed
-    /// and whose bytes are all delivered; releases the connection once both directions are shut.
+    /// Moves bytes both ways as far as the sockets allow, then reports the ways whose source closed and whose
+    /// bytes are all delivered: the connection's state passes their FINs on, and closes the connection once
+    /// both ways are done.
     @inline(__always)
     func pump(_ i: Int32) {
         let upOutcome = pumpDirection(i, from: .client)
         if case .failed = upOutcome {
-            finish(i, reset: true)
+            advance(i, .failed)
             return
         }
         let downOutcome = pumpDirection(i, from: .node)
         if case .failed = downOutcome {
-            finish(i, reset: true)
+            advance(i, .failed)
             return
         }
-        if slots[i].up.destinationShut && slots[i].down.destinationShut {
-            finish(i, reset: false)
-            return
-        }
+        if slots[i].state.hasEnded(from: .client) && slots[i].up.isEmpty { advance(i, .delivered(from: .client)) }
+        if slots[i].state.hasEnded(from: .node) && slots[i].down.isEmpty { advance(i, .delivered(from: .node)) }
+        guard slots[i].phase == .forwarding else { return }
         if case .yielded = upOutcome { pending.append((i, slots[i].generation)) }
         else if case .yielded = downOutcome { pending.append((i, slots[i].generation)) }
         if plan.idleTimeoutMs > 0 {
@@ -45,7 +45,8 @@ extension Worker {
     /// Works on a local copy of the direction and the two readiness flags, stored back at the end.
     private func pumpDirection(_ i: Int32, from side: Side) -> PumpOutcome {
         var d = slots[i][source: side]
-        if d.destinationShut { return .idle }
+        var ended = slots[i].state.hasEnded(from: side)
+        if ended && d.isEmpty { return .idle }
         let upward = side == .client
         let source = slots[i].socket(side)
         let destination = slots[i].socket(side.other)
@@ -84,7 +85,7 @@ extension Worker {
                 break turn
             }
             // 2. Read more, if the source may have bytes and there is room.
-            guard sourceReadable && !d.sourceClosed else { break turn }
+            guard sourceReadable && !ended else { break turn }
             if d.splicing {
                 if d.pipeRead < 0 {
                     guard let pipe = pipes.take() else {
@@ -98,7 +99,7 @@ extension Worker {
                 }
                 switch Pipe.splice(from: source, to: d.pipeWrite, count: 1 << 20) {
                 case .done(0):
-                    d.sourceClosed = true
+                    ended = true
                 case .done(let n):
                     d.inPipe += n
                     d.burst += n
@@ -133,7 +134,7 @@ extension Worker {
                 }
                 switch Socket.read(source, into: buffers.address(d.buffer), count: Self.copyBufferSize) {
                 case .done(0):
-                    d.sourceClosed = true
+                    ended = true
                     releaseIfEmpty(&d, keepPipe: false)
                 case .done(let n):
                     d.end = Int32(n)
@@ -163,12 +164,8 @@ extension Worker {
         }
 
         // Whatever ended the turn, an empty pipe or buffer goes back now: an idle connection holds neither.
-        releaseIfEmpty(&d, keepPipe: sourceReadable && !d.sourceClosed)
-        if d.sourceClosed && d.isEmpty && !d.destinationShut && outcome != .failed {
-            // Half-close: the source's FIN becomes ours once everything before it is delivered.
-            Socket.shutdownWrite(destination)
-            d.destinationShut = true
-        }
+        releaseIfEmpty(&d, keepPipe: sourceReadable && !ended)
+        if ended && !slots[i].state.hasEnded(from: side) { advance(i, .endOfStream(from: side)) }
         if moved > 0 {
             if upward { counters.bytesUp.bump(moved) } else { counters.bytesDown.bump(moved) }
             if upward { slots[i].bytesUp += moved } else { slots[i].bytesDown += moved }

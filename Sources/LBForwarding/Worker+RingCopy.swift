@@ -53,14 +53,14 @@ extension Worker {
         }
         // Auto's hand-over to splice, the one place it happens: once the last request of a connection moving to
         // splice is in (a completion that leaves one armed, or one of a connection already ended, does nothing).
-        if slots[i].phase == .established && slots[i].movingToSplice { moveToSpliceIfIdle(i) }
+        if slots[i].phase == .forwarding && slots[i].movingToSplice { moveToSpliceIfIdle(i) }
     }
 
     private func received(_ m: RingCopyMover, _ i: Int32, side: Side, result: Int32, flags: UInt32) {
         if result > 0 && flags & IoUring.bufferFlag != 0 {
             let id = Int32(flags >> IoUring.bufferShift)
             m.buffersOut += 1
-            if slots[i].phase == .established {
+            if slots[i].phase == .forwarding {
                 enqueue(m, i, side: side, buffer: id, length: result)
                 if plan.mode == .auto { detectBulk(m, i, side: side, received: result) }
             } else {
@@ -76,7 +76,7 @@ extension Worker {
             return
         }
         if result == 0 {
-            slots[i][source: side].sourceClosed = true
+            advance(i, .endOfStream(from: side))
             shutIfDelivered(i, side: side)
         } else if result > 0 || result == -ECANCELED {
             // Ended after data (a full completion queue) or by our back-pressure cancel: re-arm unless paused.
@@ -85,7 +85,7 @@ extension Worker {
             counters.buffersRanOut.bump()
             readOwn(m, i, side: side)
         } else {
-            finish(i, reset: true)
+            advance(i, .failed)
         }
     }
 
@@ -133,7 +133,7 @@ extension Worker {
         }
         if result < 0 {
             slots[i][source: side] = d
-            finish(i, reset: true)  // EPIPE, ECONNRESET: the destination is gone
+            advance(i, .failed)  // EPIPE, ECONNRESET: the destination is gone
             return
         }
         if side == .client { counters.bytesUp.bump(Int(result)) } else { counters.bytesDown.bump(Int(result)) }
@@ -161,13 +161,13 @@ extension Worker {
         } else {
             shutIfDelivered(i, side: side)
         }
-        if slots[i].phase == .established { receiveAgainIfWanted(m, i, side: side) }
+        if slots[i].phase == .forwarding { receiveAgainIfWanted(m, i, side: side) }
     }
 
     /// Re-arms a direction's recv after a back-pressure pause (once its queue has drained to half) or an end.
     private func receiveAgainIfWanted(_ m: RingCopyMover, _ i: Int32, side: Side) {
         var d = slots[i][source: side]
-        guard !d.receiving, !d.pollingOwn, !d.sourceClosed, !d.destinationShut, !slots[i].movingToSplice else { return }
+        guard !d.receiving, !d.pollingOwn, !slots[i].state.hasEnded(from: side), !slots[i].movingToSplice else { return }
         if d.readingOwn {
             // Its own buffer is still queued: the next read waits until the queue is sent.
             guard d.head < 0 else { return }
@@ -186,15 +186,12 @@ extension Worker {
         armReceive(m, i, side: side)
     }
 
-    /// Half-close: once a direction's source sent its FIN and every byte before it is delivered, our FIN
-    /// follows; with both directions shut, the connection is done.
+    /// Half-close: once a direction's source sent its FIN and every byte before it is delivered, the
+    /// connection's state passes the FIN on (and closes the connection when both ways are done).
     private func shutIfDelivered(_ i: Int32, side: Side) {
-        var d = slots[i][source: side]
-        guard d.sourceClosed, !d.sending, d.head < 0, !d.destinationShut else { return }
-        Socket.shutdownWrite(slots[i].socket(side.other))
-        d.destinationShut = true
-        slots[i][source: side] = d
-        if slots[i].up.destinationShut && slots[i].down.destinationShut { finish(i, reset: false) }
+        let d = slots[i][source: side]
+        guard slots[i].state.hasEnded(from: side), !d.sending, d.head < 0 else { return }
+        advance(i, .delivered(from: side))
     }
 
     /// A buffer goes back to the kernel (or the worker's own to its pool); a direction waiting for one is
@@ -228,7 +225,7 @@ extension Worker {
     /// readiness, until provided buffers are back.
     private func readOwn(_ m: RingCopyMover, _ i: Int32, side: Side) {
         var d = slots[i][source: side]
-        guard d.head < 0, !d.receiving, !d.pollingOwn, !d.sourceClosed else { return }
+        guard d.head < 0, !d.receiving, !d.pollingOwn, !slots[i].state.hasEnded(from: side) else { return }
         // Moving to splice: the move waits for no request in flight, and a poll armed now would be cancelled by
         // nothing. The pump reads this direction once the move is done.
         guard !slots[i].movingToSplice else { return }
@@ -240,8 +237,8 @@ extension Worker {
         switch Socket.read(source, into: buffers.address(own), count: Self.copyBufferSize) {
         case .done(0):
             buffers.give(own)
-            d.sourceClosed = true
             slots[i][source: side] = d
+            advance(i, .endOfStream(from: side))
             shutIfDelivered(i, side: side)
         case .done(let n):
             d.readingOwn = true
@@ -255,7 +252,7 @@ extension Worker {
             m.ring.preparePollOnce(source, mask: IoUring.pollIn | IoUring.pollReadHangUp, userData: token(i, side: side, .readable).raw)
         case .failed:
             buffers.give(own)
-            finish(i, reset: true)
+            advance(i, .failed)
         }
     }
 
@@ -277,15 +274,15 @@ extension Worker {
         var armed = 0
         while armed < limit, m.buffersOut < m.provided, let waiting = m.starved.popLast() {
             let i = waiting.slot
-            guard slots[i].phase == .established, slots[i].generation == waiting.generation else { continue }
+            guard slots[i].phase == .forwarding, slots[i].generation == waiting.generation else { continue }
             receiveAgainIfWanted(m, i, side: waiting.side)
             armed += 1
         }
     }
 
-    /// On finish: cancels the requests in flight and gives back buffers no request uses.
+    /// On close: cancels the requests in flight and gives back buffers no request uses.
     func stopRingCopy(_ m: RingCopyMover, _ i: Int32) {
-        guard slots[i].phase == .established else { return }
+        guard slots[i].phase == .forwarding else { return }
         slots[i].movingToSplice = false
         for side in Side.allCases {
             var d = slots[i][source: side]
@@ -332,7 +329,7 @@ extension Worker {
     /// Once no request of the mover is in flight and nothing waits to be sent, the connection goes on with
     /// polls and direct calls; the bulk direction splices from its first read.
     private func moveToSpliceIfIdle(_ i: Int32) {
-        guard slots[i].phase == .established, slots[i].inFlight == 0 else { return }
+        guard slots[i].phase == .forwarding, slots[i].inFlight == 0 else { return }
         slots[i].ringCopy = false
         slots[i].movingToSplice = false
         for side in Side.allCases {
@@ -355,7 +352,7 @@ extension Worker {
             try events.watch(slots[i].client, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .client))
             try events.watch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
         } catch {
-            finish(i, reset: true)
+            advance(i, .failed)
             return
         }
         counters.movedToSplice.bump()
@@ -363,6 +360,6 @@ extension Worker {
     }
 
     private func releaseIfDone(_ i: Int32) {
-        if slots[i].inFlight == 0 { releaseSlot(i) }
+        if slots[i].inFlight == 0 { advance(i, .requestsDone) }
     }
 }

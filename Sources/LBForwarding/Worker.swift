@@ -194,7 +194,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             if result == -ENOMEM || result == -EAGAIN || result == -EINTR || result == -ECANCELED {
                 watchAgain(i, side: token.side)
             } else {
-                finish(i, reset: true)
+                advance(i, .failed)
             }
             return
         }
@@ -211,7 +211,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     func polls(_ i: Int32, side: Side) -> Bool {
         switch slots[i].phase {
         case .connecting: return !movesByRingCopy || side == .node
-        case .established: return !slots[i].ringCopy
+        case .forwarding: return !slots[i].ringCopy
         case .free, .closing: return false
         }
     }
@@ -222,7 +222,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         do {
             try events.watch(fd, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: side))
         } catch {
-            finish(i, reset: true)
+            advance(i, .failed)
         }
     }
 
@@ -243,7 +243,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     private func pumpPending() {
         let batch = pending
         pending.removeAll(keepingCapacity: true)
-        for entry in batch where slots[entry.slot].phase == .established && slots[entry.slot].generation == entry.generation {
+        for entry in batch where slots[entry.slot].phase == .forwarding && slots[entry.slot].generation == entry.generation {
             pump(entry.slot)
         }
     }
@@ -254,7 +254,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             connectFailed(i, error: Errno.timedOut)
         }
         while !slots.idle.isEmpty, slots[slots.idle.head].deadline <= now {
-            finish(slots.idle.head, reset: false)
+            advance(slots.idle.head, .cut(reset: false))
         }
     }
 
@@ -276,7 +276,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             let node = plan.nodes[n]
             if node.isOut || node.isServiceDown(Int(slots[i].service)) {
                 counters.closedOnMarkDown.bump()
-                finish(i, reset: false)
+                advance(i, .cut(reset: false))
             }
         }
     }

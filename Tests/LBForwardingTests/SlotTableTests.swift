@@ -25,7 +25,9 @@ struct SlotTableTests {
         let table = SlotTable(capacity: 2)
         let i = try #require(table.allocate())
         let before = table[i].generation
-        table[i].phase = .established
+        _ = table[i].state.handle(.accepted)
+        _ = table[i].state.handle(.connected)
+        #expect(table[i].phase == .forwarding)
         table[i].client = 10
         table[i].server = 11
         table[i].up.buffer = 3
