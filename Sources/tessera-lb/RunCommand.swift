@@ -4,9 +4,13 @@ import Glibc
 import LBAdminServer
 import LBConfig
 import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
 import TesseraLB
 
 /// `tessera-lb run`: forward the services to the nodes until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+/// Start-up is synchronous (its failures are one line and a status); then the services run as a group.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -19,8 +23,10 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Operating") var operating: AdminOptions
 
     func run() throws {
-        // SIGHUP's default action ends the process: blocked from the start, taken as a reload once running.
-        let signals = SignalWaiter.blockTerminationAndReloadSignals()
+        // Blocked in this thread and so in every thread started from here on (they inherit the mask): SIGHUP's
+        // default action would end the process before the group takes it as a reload, and a thread that does
+        // not block them could take them from the group (see SignalService).
+        blockSignals([SIGTERM, SIGINT, SIGHUP])
         // A reload reads the environment the process started with (it cannot change in a running process).
         let environment = ConfigLoader.processEnvironment
         let overrides = try options.overrides()
@@ -52,37 +58,26 @@ struct RunCommand: ParsableCommand {
         }
         adminServer?.acceptConnections()
         reloader.attach(adminServer)
-        let signal = signals.waitForTermination { reload in _ = reloader.reload(from: reload) }
-        // A second signal exits at once (during the accept grace too); the first stops gracefully. SIGHUP no
-        // longer reloads.
-        Thread.detachNewThread {
-            let again = signals.waitForTermination { ignored in
-                logger.warning("reload ignored: stopping", metadata: ["signal": "\(ignored)"])
-            }
-            logger.warning("second signal: exiting without waiting for connections", metadata: ["signal": "\(again)"])
-            Glibc.exit(1)
+
+        // Forwarding: run as a service group until it is shut down (docs/internals/lifecycle.md). The group
+        // stops its services in the reverse of this order.
+        let stopping = Stopping()
+        var services: [any Service] = [
+            SignalService(stopping: stopping, reloader: reloader, logger: logger),
+            BalancerService(balancer: balancer, logger: logger),
+        ]
+        if let adminServer { services.append(AdminService(server: adminServer)) }
+        services.append(DrainService(balancer: balancer, stopping: stopping, logger: logger))
+        let group = ServiceGroup(services: services, logger: logger)
+        stopping.attach(group)
+        // This command is synchronous, so that the signals are blocked before any thread starts: this thread
+        // waits while the group runs as tasks.
+        let ended = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
+        ended.completeWithTask { try await group.run() }
+        do {
+            try ended.futureResult.wait()
+        } catch {
+            throw StartError(message: "stopped: \(error)")
         }
-        // Not ready at once (/readyz 503, `tessera-lb health` fails), but accepting for the accept grace: the
-        // time keepalived or a Service needs to send new clients elsewhere, so none is refused meanwhile.
-        balancer.beginStopping()
-        let grace = balancer.config.acceptGraceMs
-        if grace > 0 {
-            logger.info(
-                "stopping: not ready, still accepting during the accept grace",
-                metadata: ["signal": "\(signal)", "accept_grace_ms": "\(grace)", "open": "\(balancer.openConnections)"]
-            )
-            usleep(useconds_t(grace) * 1_000)
-        }
-        logger.info(
-            "draining: listeners closed, waiting for open connections",
-            metadata: ["signal": "\(signal)", "open": "\(balancer.openConnections)", "timeout_ms": "\(balancer.config.drainTimeoutMs)"]
-        )
-        let left = balancer.drain(timeoutMs: balancer.config.drainTimeoutMs)
-        if left > 0 { logger.warning("drain timeout: closing the connections still open", metadata: ["open": "\(left)"]) }
-        // The admin listener stays up while draining (the status page shows it) and reads the workers'
-        // counters: it stops before they do.
-        adminServer?.stop()
-        balancer.stop()
-        logger.info("stopped")
     }
 }
