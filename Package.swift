@@ -107,6 +107,7 @@ let package = Package(
             dependencies: [
                 "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBGroup", "LBHealth", "LBAdminServer",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]

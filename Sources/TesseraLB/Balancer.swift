@@ -190,12 +190,10 @@ public final class Balancer: @unchecked Sendable {
         let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
         // Sockets accepted a moment before the listeners closed are still arriving until every engine says so.
         // The workers count their connections without telling anyone: looked at every 20 ms.
-        while (generations.openConnections > 0 || !generations.haveStoppedAccepting) && MonotonicClock.nowMilliseconds() < deadline {
-            do {
-                try await Task.sleep(for: .milliseconds(20))
-            } catch {
-                break
-            }
+        while (generations.openConnections > 0 || !generations.haveStoppedAccepting) && MonotonicClock.nowMilliseconds() < deadline
+            && !Task.isCancelled
+        {
+            await pause(milliseconds: 20)
         }
         return generations.openConnections
     }

@@ -44,6 +44,9 @@ struct RunCommand: ParsableCommand {
             throw StartError(message: error.description)
         }
         let reloader = Reloader(overrides: overrides, environment: environment, balancer: balancer, logger: logger)
+        // The signal sources take descriptors (a signalfd each, libdispatch's epoll): registered before the
+        // listeners open, for the reason the admin listener is bound first (below).
+        let signals = try waitFor { await SignalService.trapping() }
         // The admin listener is bound before the balancer's: once those are open, clients may take every
         // descriptor, and neither an event loop nor a listening socket could be had then (NIO stops the process
         // when it cannot create an event loop). It answers once the balancer forwards.
@@ -63,21 +66,25 @@ struct RunCommand: ParsableCommand {
         // stops its services in the reverse of this order.
         let stopping = Stopping()
         var services: [any Service] = [
-            SignalService(stopping: stopping, reloader: reloader, logger: logger),
+            SignalService(signals: signals, stopping: stopping, reloader: reloader, logger: logger),
             BalancerService(balancer: balancer, logger: logger),
         ]
         if let adminServer { services.append(AdminService(server: adminServer)) }
         services.append(DrainService(balancer: balancer, stopping: stopping, logger: logger))
         let group = ServiceGroup(services: services, logger: logger)
         stopping.attach(group)
-        // This command is synchronous, so that the signals are blocked before any thread starts: this thread
-        // waits while the group runs as tasks.
-        let ended = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
-        ended.completeWithTask { try await group.run() }
         do {
-            try ended.futureResult.wait()
+            try waitFor { try await group.run() }
         } catch {
             throw StartError(message: "stopped: \(error)")
         }
+    }
+
+    /// Waits on this thread for `operation`, which runs as a task. The command is synchronous so that the
+    /// signals are blocked before any thread starts (docs/internals/lifecycle.md).
+    private func waitFor<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: T.self)
+        promise.completeWithTask(operation)
+        return try promise.futureResult.wait()
     }
 }

@@ -18,13 +18,19 @@ import UnixSignals
 /// process at once with status 1, whatever the stop is doing (the accept grace, the drain). First in the group,
 /// so it is shut down last: it takes signals until the workers are stopped.
 struct SignalService: Service {
+    /// SIGTERM, SIGINT and SIGHUP, trapped before the listeners opened: a signalfd each, which needs a descriptor
+    /// (`trapping`). One that came before the group runs waits here.
+    let signals: UnixSignalsSequence
     let stopping: Stopping
     let reloader: Reloader
     let logger: Logger
 
+    /// The signals `run` takes, as a sequence whose sources are registered now.
+    static func trapping() async -> UnixSignalsSequence {
+        await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
+    }
+
     func run() async {
-        // Blocked since the start of `run` (RunCommand): one that came meanwhile is pending and arrives here.
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         for await signal in signals.cancelOnGracefulShutdown() {
             let name = "\(signal)"
             if signal == .sighup {
@@ -63,7 +69,7 @@ struct DrainService: Service {
                 "stopping: not ready, still accepting during the accept grace",
                 metadata: ["signal": "\(signal)", "accept_grace_ms": "\(grace)", "open": "\(balancer.openConnections)"]
             )
-            try? await Task.sleep(for: .milliseconds(grace))
+            await pause(milliseconds: grace)
         }
         let timeout = balancer.config.drainTimeoutMs
         logger.info(
