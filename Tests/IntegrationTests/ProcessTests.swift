@@ -200,7 +200,7 @@ struct ProcessTests {
         kill(balancer.pid, SIGTERM)
         #expect(eventually { balancer.log.contains("draining") })
         kill(balancer.pid, SIGINT)
-        #expect(eventually(within: 5) { !balancer.isRunning })
+        try #require(eventually(within: 5) { !balancer.isRunning }, "\(balancer.log)")
         #expect(balancer.process.terminationStatus == 1)
     }
 
