@@ -179,8 +179,7 @@ public final class Balancer: @unchecked Sendable {
 
     /// Graceful stop: every engine stops accepting (no new connections), then open connections, a reload's
     /// previous engines' too, get up to `timeoutMs` to finish. Returns how many were still open when it gave up
-    /// (0: all finished). No reload is applied after this.
-    /// The wait ends early if the task is cancelled.
+    /// (0: all finished); a cancelled task gives up at once. No reload is applied after this.
     @discardableResult
     public func drain(timeoutMs: Int) async -> Int {
         operations.withLock {
