@@ -65,13 +65,14 @@ struct RunCommand: ParsableCommand {
         // Forwarding: run as a service group until it is shut down (docs/internals/lifecycle.md). The group
         // stops its services in the reverse of this order.
         let stopping = Stopping()
-        var services: [any Service] = [
-            SignalService(signals: signals, stopping: stopping, reloader: reloader, logger: logger),
-            BalancerService(balancer: balancer, logger: logger),
+        typealias Named = ServiceGroupConfiguration.ServiceConfiguration
+        var services: [Named] = [
+            Named(service: SignalService(signals: signals, stopping: stopping, reloader: reloader, logger: logger), serviceName: "signals"),
+            Named(service: BalancerService(balancer: balancer, logger: logger), serviceName: "balancer"),
         ]
-        if let adminServer { services.append(AdminService(server: adminServer)) }
-        services.append(DrainService(balancer: balancer, stopping: stopping, logger: logger))
-        let group = ServiceGroup(services: services, logger: logger)
+        if let adminServer { services.append(Named(service: AdminService(server: adminServer), serviceName: "admin")) }
+        services.append(Named(service: DrainService(balancer: balancer, stopping: stopping, logger: logger), serviceName: "drain"))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         stopping.attach(group)
         do {
             try waitFor { try await group.run() }
