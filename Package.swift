@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        // `tessera-lb run`'s service group: graceful shutdown on SIGTERM/SIGINT, signals as async sequences.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Tests only: IntegrationTests parses deploy/'s compose file and manifests.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
@@ -105,6 +107,7 @@ let package = Package(
             dependencies: [
                 "LBSystem", "LBEngine", "LBBalancing", "LBForwarding", "LBConfig", "LBGroup", "LBHealth", "LBAdminServer",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -115,6 +118,10 @@ let package = Package(
                 "TesseraLB", "LBConfig", "LBStandIn", "LBTessera", "LBAdminServer", "LBAdminClient", "LBJSONLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(name: "LBTestSupport", dependencies: ["LBSystem", "LBStandIn"], path: "Tests/LBTestSupport"),

@@ -179,17 +179,20 @@ public final class Balancer: @unchecked Sendable {
 
     /// Graceful stop: every engine stops accepting (no new connections), then open connections, a reload's
     /// previous engines' too, get up to `timeoutMs` to finish. Returns how many were still open when it gave up
-    /// (0: all finished). No reload is applied after this.
+    /// (0: all finished); a cancelled task gives up at once. No reload is applied after this.
     @discardableResult
-    public func drain(timeoutMs: Int) -> Int {
+    public func drain(timeoutMs: Int) async -> Int {
         operations.withLock {
             isStopping = true
             for generation in generations.live where generation.engine.isAccepting { generation.engine.stopAccepting() }
         }
         let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMs)
         // Sockets accepted a moment before the listeners closed are still arriving until every engine says so.
-        while (generations.openConnections > 0 || !generations.haveStoppedAccepting) && MonotonicClock.nowMilliseconds() < deadline {
-            usleep(20_000)
+        // The workers count their connections without telling anyone: looked at every 20 ms.
+        while (generations.openConnections > 0 || !generations.haveStoppedAccepting) && MonotonicClock.nowMilliseconds() < deadline
+            && !Task.isCancelled
+        {
+            await pause(milliseconds: 20)
         }
         return generations.openConnections
     }

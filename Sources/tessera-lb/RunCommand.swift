@@ -4,9 +4,13 @@ import Glibc
 import LBAdminServer
 import LBConfig
 import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
 import TesseraLB
 
 /// `tessera-lb run`: forward the services to the nodes until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+/// Start-up is synchronous (its failures are one line and a status); then the services run as a group.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -19,8 +23,10 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Operating") var operating: AdminOptions
 
     func run() throws {
-        // SIGHUP's default action ends the process: blocked from the start, taken as a reload once running.
-        let signals = SignalWaiter.blockTerminationAndReloadSignals()
+        // Blocked in this thread and so in every thread started from here on (they inherit the mask): SIGHUP's
+        // default action would end the process before the group takes it as a reload, and a thread that does
+        // not block them could take them from the group (see SignalService).
+        blockSignals([SIGTERM, SIGINT, SIGHUP])
         // A reload reads the environment the process started with (it cannot change in a running process).
         let environment = ConfigLoader.processEnvironment
         let overrides = try options.overrides()
@@ -38,6 +44,9 @@ struct RunCommand: ParsableCommand {
             throw StartError(message: error.description)
         }
         let reloader = Reloader(overrides: overrides, environment: environment, balancer: balancer, logger: logger)
+        // The signal sources take descriptors (a signalfd each, libdispatch's epoll): registered before the
+        // listeners open, for the reason the admin listener is bound first (below).
+        let signals = try waitFor { await SignalService.trapping() }
         // The admin listener is bound before the balancer's listeners open: once they are, clients may take every
         // descriptor, and neither an event loop nor a socket could be had then (NIO stops the process when it
         // cannot create an event loop). It listens once the balancer forwards.
@@ -56,37 +65,31 @@ struct RunCommand: ParsableCommand {
             throw error
         }
         reloader.attach(adminServer)
-        let signal = signals.waitForTermination { reload in _ = reloader.reload(from: reload) }
-        // A second signal exits at once (during the accept grace too); the first stops gracefully. SIGHUP no
-        // longer reloads.
-        Thread.detachNewThread {
-            let again = signals.waitForTermination { ignored in
-                logger.warning("reload ignored: stopping", metadata: ["signal": "\(ignored)"])
-            }
-            logger.warning("second signal: exiting without waiting for connections", metadata: ["signal": "\(again)"])
-            Glibc.exit(1)
+
+        // Forwarding: run as a service group until it is shut down (docs/internals/lifecycle.md). The group
+        // stops its services in the reverse of this order.
+        let stopping = Stopping()
+        typealias Named = ServiceGroupConfiguration.ServiceConfiguration
+        var services: [Named] = [
+            Named(service: SignalService(signals: signals, stopping: stopping, reloader: reloader, logger: logger), serviceName: "signals"),
+            Named(service: BalancerService(balancer: balancer, logger: logger), serviceName: "balancer"),
+        ]
+        if let adminServer { services.append(Named(service: AdminService(server: adminServer), serviceName: "admin")) }
+        services.append(Named(service: DrainService(balancer: balancer, stopping: stopping, logger: logger), serviceName: "drain"))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        stopping.attach(group)
+        do {
+            try waitFor { try await group.run() }
+        } catch {
+            throw StartError(message: "stopped: \(error)")
         }
-        // Not ready at once (/readyz 503, `tessera-lb health` fails), but accepting for the accept grace: the
-        // time keepalived or a Service needs to send new clients elsewhere, so none is refused meanwhile.
-        balancer.beginStopping()
-        let grace = balancer.config.acceptGraceMs
-        if grace > 0 {
-            logger.info(
-                "stopping: not ready, still accepting during the accept grace",
-                metadata: ["signal": "\(signal)", "accept_grace_ms": "\(grace)", "open": "\(balancer.openConnections)"]
-            )
-            usleep(useconds_t(grace) * 1_000)
-        }
-        logger.info(
-            "draining: listeners closed, waiting for open connections",
-            metadata: ["signal": "\(signal)", "open": "\(balancer.openConnections)", "timeout_ms": "\(balancer.config.drainTimeoutMs)"]
-        )
-        let left = balancer.drain(timeoutMs: balancer.config.drainTimeoutMs)
-        if left > 0 { logger.warning("drain timeout: closing the connections still open", metadata: ["open": "\(left)"]) }
-        // The admin listener stays up while draining (the status page shows it) and reads the workers'
-        // counters: it stops before they do.
-        adminServer?.stop()
-        balancer.stop()
-        logger.info("stopped")
+    }
+
+    /// Waits on this thread for `operation`, which runs as a task. The command is synchronous so that the
+    /// signals are blocked before any thread starts (docs/internals/lifecycle.md).
+    private func waitFor<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: T.self)
+        promise.completeWithTask(operation)
+        return try promise.futureResult.wait()
     }
 }

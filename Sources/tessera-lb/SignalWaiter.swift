@@ -1,48 +1,34 @@
 import Glibc
 import Logging
 
-/// Signals taken synchronously: blocked in every thread (so none runs a handler), then awaited with sigwait.
-/// No work happens in a signal handler.
-struct SignalWaiter {
-    private var set = sigset_t()
+/// Blocks `signals` in the calling thread, and so in every thread it starts afterwards (they inherit the mask):
+/// none runs a default action or a handler for them; they stay pending until they are waited for. Call before
+/// starting threads.
+func blockSignals(_ signals: [Int32]) {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for signal in signals { sigaddset(&set, signal) }
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
 
+/// SIGTERM and SIGINT taken synchronously, for the commands that only wait for them (`stand-in`, `demo`):
+/// blocked in every thread, then awaited with sigwait. No work happens in a signal handler.
+struct SignalWaiter {
     /// Blocks SIGTERM and SIGINT; call before starting threads so they inherit the mask.
     static func blockTerminationSignals() -> SignalWaiter {
-        block([SIGTERM, SIGINT])
+        blockSignals([SIGTERM, SIGINT])
+        return SignalWaiter()
     }
 
-    /// Blocks SIGTERM, SIGINT and SIGHUP (reload); call before starting threads so they inherit the mask.
-    static func blockTerminationAndReloadSignals() -> SignalWaiter {
-        block([SIGTERM, SIGINT, SIGHUP])
-    }
-
-    private static func block(_ signals: [Int32]) -> SignalWaiter {
-        var waiter = SignalWaiter()
-        sigemptyset(&waiter.set)
-        for signal in signals { sigaddset(&waiter.set, signal) }
-        pthread_sigmask(SIG_BLOCK, &waiter.set, nil)
-        return waiter
-    }
-
-    /// Waits for one of the blocked signals; returns its name (`SIGTERM`, `SIGINT`, `SIGHUP`).
+    /// Waits for SIGTERM or SIGINT; returns its name.
     func wait() -> String {
-        var set = self.set
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
         var signal: Int32 = 0
         sigwait(&set, &signal)
-        switch signal {
-        case SIGTERM: return "SIGTERM"
-        case SIGHUP: return "SIGHUP"
-        default: return "SIGINT"
-        }
-    }
-
-    /// Waits for SIGTERM or SIGINT, handing each SIGHUP that comes first to `reload`.
-    func waitForTermination(reload: (String) -> Void) -> String {
-        while true {
-            let signal = wait()
-            if signal != "SIGHUP" { return signal }
-            reload(signal)
-        }
+        return signal == SIGTERM ? "SIGTERM" : "SIGINT"
     }
 }
 

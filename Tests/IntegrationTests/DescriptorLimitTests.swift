@@ -134,6 +134,41 @@ struct DescriptorLimitTests {
         #expect(balancer.stop() == 0)
     }
 
+    @Test(
+        "SIGTERM with every descriptor taken by clients: the accept grace, the drain and the stop need none, and it exits 0",
+        .timeLimit(.minutes(1)), arguments: allEngines
+    )
+    func stopsWithoutDescriptors(path: DataPath) throws {
+        let group = try StandInGroup(count: 2, speaks: [.http(service: "p2p")])
+        defer { group.stop() }
+        let port = freePort()
+        let balancer = try start(
+            group, port: port, nofile: "64:64", extra: path.flags + ["--accept-grace", "300", "--drain-timeout", "1000"]
+        )
+        var clients: [TestSocket] = []
+        for _ in 0..<60 {
+            let client = try TestSocket(host: "127.0.0.1", port: port, timeout: 5)
+            try client.send("GET / HTTP/1.1\r\nHost: tessera\r\n\r\n")
+            clients.append(client)
+        }
+        defer { clients.forEach { $0.close() } }
+        #expect(eventually { balancer.log.contains("no descriptor left for a client and its node socket") }, "\(balancer.log)")
+        // Settled: those served have their answer, the others wait for a descriptor.
+        var seen: [Seen] = []
+        _ = eventually(within: 3) {
+            let now = clients.map(peek)
+            defer { seen = now }
+            return now == seen && now.contains(.answer)
+        }
+        #expect(seen.contains(.nothingYet), "some clients wait: every descriptor is taken")
+        // Kept alive, the served clients hold their descriptors through the drain, which then times out.
+        kill(balancer.pid, SIGTERM)
+        try #require(eventually(within: 10) { !balancer.isRunning }, "stopped within the grace and drain timeout; log: \(balancer.log)")
+        #expect(balancer.process.terminationStatus == 0, "\(balancer.log)")
+        #expect(balancer.log.contains("drain timeout: closing the connections still open"), "\(balancer.log)")
+        #expect(balancer.log.contains("stopped"))
+    }
+
     @Test("at start the soft limit is raised to the hard one, and --max-conns beyond it is warned about", .timeLimit(.minutes(1)))
     func startupLimit() throws {
         let group = try StandInGroup(count: 1, speaks: [.http(service: "p2p")])

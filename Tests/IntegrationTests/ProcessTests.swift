@@ -200,8 +200,47 @@ struct ProcessTests {
         kill(balancer.pid, SIGTERM)
         #expect(eventually { balancer.log.contains("draining") })
         kill(balancer.pid, SIGINT)
-        #expect(eventually(within: 5) { !balancer.isRunning })
+        try #require(eventually(within: 5) { !balancer.isRunning }, "\(balancer.log)")
         #expect(balancer.process.terminationStatus == 1)
+    }
+
+    @Test("a second signal during the accept grace exits at once with status 1, saying so", .timeLimit(.minutes(1)))
+    func secondSignalDuringGrace() throws {
+        let group = try StandInGroup(count: 1, speaks: [.http(service: "q2t")])
+        defer { group.stop() }
+        let (balancer, _) = try startBalancer(group, extra: ["--accept-grace", "30000", "--drain-timeout", "30000"])
+        kill(balancer.pid, SIGINT)
+        #expect(eventually { balancer.log.contains("stopping: not ready, still accepting during the accept grace") }, "\(balancer.log)")
+        let signalled = monotonicSeconds()
+        kill(balancer.pid, SIGTERM)
+        try #require(eventually(within: 5) { !balancer.isRunning }, "exits without waiting out the 30 s grace")
+        #expect(monotonicSeconds() - signalled < 5)
+        #expect(balancer.process.terminationStatus == 1)
+        #expect(balancer.log.contains("second signal: exiting without waiting for connections"), "\(balancer.log)")
+        #expect(!balancer.log.contains("draining"), "no drain began: \(balancer.log)")
+    }
+
+    @Test("after the first signal SIGHUP is ignored with a warning: no reload, not a second signal; the stop goes on to exit 0", .timeLimit(.minutes(1)))
+    func sighupWhileStopping() throws {
+        let group = try StandInGroup(count: 1, speaks: [.http(service: "q2t")])
+        defer { group.stop() }
+        let (balancer, ports) = try startBalancer(group, extra: ["--accept-grace", "2000", "--drain-timeout", "20000"])
+        // Running, SIGHUP reloads (the same sources: nothing changed).
+        kill(balancer.pid, SIGHUP)
+        #expect(eventually { balancer.log.contains("reload: nothing changed") }, "\(balancer.log)")
+        kill(balancer.pid, SIGTERM)
+        #expect(eventually { balancer.log.contains("stopping: not ready") }, "\(balancer.log)")
+        kill(balancer.pid, SIGHUP)
+        #expect(eventually { balancer.log.contains("reload ignored: stopping") }, "\(balancer.log)")
+        // Still in the accept grace: serving.
+        let client = try TestSocket(host: "127.0.0.1", port: ports[0], timeout: 2)
+        #expect(try HTTPExchange.get("/send", on: client, close: true).status == 200)
+        client.close()
+        try #require(eventually(within: 10) { !balancer.isRunning }, "\(balancer.log)")
+        #expect(balancer.process.terminationStatus == 0, "\(balancer.log)")
+        #expect(balancer.log.components(separatedBy: "reload: nothing changed").count == 2, "one reload only: \(balancer.log)")
+        #expect(!balancer.log.contains("second signal"))
+        #expect(balancer.log.contains("stopped"))
     }
 
     @Test("SIGPIPE is ignored: a node that resets mid-write does not kill the process", .timeLimit(.minutes(1)), arguments: allModes.filter { $0.mode != .auto })
