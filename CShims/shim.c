@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -162,3 +163,5 @@ int cshims_count_open_fds(void) {
     closedir(dir);
     return count - 1;
 }
+
+int cshims_malloc_trim(void) { return malloc_trim(0); }

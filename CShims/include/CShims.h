@@ -174,4 +174,7 @@ int cshims_ring_submit_and_wait(cshims_ring *ring, int timeout_ms);
 /// Copies up to `max` (at most 256) completions into `out` and marks them seen.
 int cshims_ring_reap(cshims_ring *ring, cshims_completion *out, int max);
 
+/// malloc_trim(0): glibc hands the free memory of every heap back to the kernel. 1 when some was released.
+int cshims_malloc_trim(void);
+
 #endif

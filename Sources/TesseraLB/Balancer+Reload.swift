@@ -176,6 +176,10 @@ extension Balancer {
             }
             generation.stop()
             generations.retire(generation)
+            // The engine's slot tables and rings are freed now, into the heap of whichever thread allocated them
+            // (a reload's runs on a pool thread): handed back to the kernel, so that the memory at rest after
+            // reloads is what the running configuration uses (bench/soak checks it).
+            ProcessMemory.returnFreeMemory()
         }
     }
 
