@@ -29,6 +29,27 @@ struct DescriptorLimitTests {
         case nothingYet
     }
 
+    /// `count` kept-alive clients, each with a request sent.
+    private func openClients(_ count: Int, port: Int) throws -> [TestSocket] {
+        try (0..<count).map { _ in
+            let client = try TestSocket(host: "127.0.0.1", port: port, timeout: 5)
+            try client.send("GET / HTTP/1.1\r\nHost: tessera\r\n\r\n")
+            return client
+        }
+    }
+
+    /// What each client has seen once nothing changes any more: those served have their answer, the others
+    /// wait (or were dropped).
+    private func settled(_ clients: [TestSocket], within seconds: Double) -> [Seen] {
+        var seen: [Seen] = []
+        _ = eventually(within: seconds) {
+            let now = clients.map(peek)
+            defer { seen = now }
+            return now == seen && now.contains(.answer)
+        }
+        return seen
+    }
+
     private func peek(_ client: TestSocket) -> Seen {
         var byte: UInt8 = 0
         let n = recv(client.fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
@@ -47,20 +68,9 @@ struct DescriptorLimitTests {
         let port = freePort()
         let balancer = try start(group, port: port, nofile: "64:64", extra: path.flags)
         // Each kept-alive client holds two of the balancer's descriptors: 64 cannot hold 60 of them.
-        var clients: [TestSocket] = []
-        for _ in 0..<60 {
-            let client = try TestSocket(host: "127.0.0.1", port: port, timeout: 5)
-            try client.send("GET / HTTP/1.1\r\nHost: tessera\r\n\r\n")
-            clients.append(client)
-        }
+        let clients = try openClients(60, port: port)
         defer { clients.forEach { $0.close() } }
-        var seen: [Seen] = []
-        // Settled: those served have their answer; the others wait.
-        _ = eventually(within: 3) {
-            let now = clients.map(peek)
-            defer { seen = now }
-            return now == seen && now.contains(.answer)
-        }
+        let seen = settled(clients, within: 3)
         let served = clients.indices.filter { seen[$0] == .answer }
         #expect(!seen.contains(.closedEmpty), "\(seen.filter { $0 == .closedEmpty }.count) clients closed without a byte; log: \(balancer.log)")
         #expect(served.count > 0 && served.count < clients.count, "\(served.count) of \(clients.count) served")
@@ -108,18 +118,8 @@ struct DescriptorLimitTests {
         adminThread.start()
         defer { stopAdmin.store(true, ordering: .relaxed) }
         for round in 0..<4 {
-            var clients: [TestSocket] = []
-            for _ in 0..<60 {
-                let client = try TestSocket(host: "127.0.0.1", port: port, timeout: 5)
-                try client.send("GET / HTTP/1.1\r\nHost: tessera\r\n\r\n")
-                clients.append(client)
-            }
-            var seen: [Seen] = []
-            _ = eventually(within: 2) {
-                let now = clients.map(peek)
-                defer { seen = now }
-                return now == seen && now.contains(.answer)
-            }
+            let clients = try openClients(60, port: port)
+            let seen = settled(clients, within: 2)
             let dropped = seen.filter { $0 == .closedEmpty }.count
             #expect(dropped == 0, "round \(round): \(dropped) clients closed without a byte; log: \(balancer.log)")
             // Everyone is served once the others close.
@@ -145,21 +145,11 @@ struct DescriptorLimitTests {
         let balancer = try start(
             group, port: port, nofile: "64:64", extra: path.flags + ["--accept-grace", "300", "--drain-timeout", "1000"]
         )
-        var clients: [TestSocket] = []
-        for _ in 0..<60 {
-            let client = try TestSocket(host: "127.0.0.1", port: port, timeout: 5)
-            try client.send("GET / HTTP/1.1\r\nHost: tessera\r\n\r\n")
-            clients.append(client)
-        }
+        let clients = try openClients(60, port: port)
         defer { clients.forEach { $0.close() } }
         #expect(eventually { balancer.log.contains("no descriptor left for a client and its node socket") }, "\(balancer.log)")
         // Settled: those served have their answer, the others wait for a descriptor.
-        var seen: [Seen] = []
-        _ = eventually(within: 3) {
-            let now = clients.map(peek)
-            defer { seen = now }
-            return now == seen && now.contains(.answer)
-        }
+        let seen = settled(clients, within: 3)
         #expect(seen.contains(.nothingYet), "some clients wait: every descriptor is taken")
         // Kept alive, the served clients hold their descriptors through the drain, which then times out.
         kill(balancer.pid, SIGTERM)

@@ -138,14 +138,20 @@ def rss_kib(root):
     return total
 
 
-def thread_count(root):
+def _entries(root, directory):
+    """Entries of /proc/PID/<directory> summed over the process tree led by root (processes that end meanwhile
+    count 0)."""
     n = 0
     for pid in proc_tree(root):
         try:
-            n += len(os.listdir(f"/proc/{pid}/task"))
+            n += len(os.listdir(f"/proc/{pid}/{directory}"))
         except OSError:
             pass
     return n
+
+
+def thread_count(root):
+    return _entries(root, "task")
 
 
 def kill(p):
@@ -158,13 +164,7 @@ def kill(p):
 
 
 def fd_count(root):
-    n = 0
-    for pid in proc_tree(root):
-        try:
-            n += len(os.listdir(f"/proc/{pid}/fd"))
-        except OSError:
-            pass
-    return n
+    return _entries(root, "fd")
 
 
 def time_wait():
