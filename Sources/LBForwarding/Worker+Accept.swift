@@ -10,24 +10,29 @@ extension Worker {
     /// (epoll: the listener said readable.)
     func acceptConnections(_ listener: Int) {
         while listeners[listener] >= 0 && listenerPausedUntil[listener] == 0 {
-            if shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections {
-                pausedForLimit = true
-                return
-            }
             guard holdReserve() else {
                 pauseForDescriptors(listener, error: Errno.tooManyOpenFiles)
+                return
+            }
+            // The count is taken before accept(2): the workers share one limit, and a check followed by an
+            // add would let two of them take the last place at once.
+            guard takeConnectionCount() else {
+                pausedForLimit = true
                 return
             }
             switch Socket.accept(listeners[listener]) {
             case .done(let fd):
                 admit(Int32(truncatingIfNeeded: fd), service: listener)
             case .wouldBlock:
+                giveBackConnectionCount()
                 return
             case .failed(let err) where Self.isOutOfDescriptors(err):
+                giveBackConnectionCount()
                 pauseForDescriptors(listener, error: err)
                 return
             case .failed:
                 // ECONNABORTED and friends: that one connection is gone, the queue goes on.
+                giveBackConnectionCount()
                 continue
             }
         }
@@ -38,16 +43,16 @@ extension Worker {
     /// The event source re-arms its accepts itself (`RingEvents`).
     func acceptedSocket(_ listener: Int, result: Int32) {
         if result >= 0 {
-            if pausedForLimit || shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections {
-                // An accept in flight took it before the pause reached the kernel: it waits, unread, as it
-                // would have in the accept queue, until a connection closes.
+            if pausedForLimit || !waitingClients.isEmpty || !holdReserve() {
+                // Clients wait already, or no descriptor is left for its node socket: it waits, unread, after
+                // them, as it would have in the accept queue.
+                waitingClients.append((result, listener))
+                if pausedForLimit { pauseForLimit() } else { pauseForDescriptors(listener, error: Errno.tooManyOpenFiles) }
+            } else if !takeConnectionCount() {
+                // An accept in flight took it before the pause reached the kernel, or another worker took the
+                // last place: it waits, unread, until a connection closes.
                 waitingClients.append((result, listener))
                 pauseForLimit()
-            } else if !waitingClients.isEmpty || !holdReserve() {
-                // No descriptor for its node socket: it waits, unread, until one frees up (and after those
-                // already waiting).
-                waitingClients.append((result, listener))
-                pauseForDescriptors(listener, error: Errno.tooManyOpenFiles)
             } else {
                 admit(result, service: listener)
                 if shared.openConnections.load(ordering: .relaxed) >= plan.maxConnections { pauseForLimit() }
@@ -107,9 +112,7 @@ extension Worker {
     /// meanwhile, then accept again.
     func limitEased() {
         guard pausedForLimit || !waitingClients.isEmpty else { return }
-        while !waitingClients.isEmpty && shared.openConnections.load(ordering: .relaxed) < plan.maxConnections
-            && holdReserve()
-        {
+        while !waitingClients.isEmpty && holdReserve() && takeConnectionCount() {
             let client = waitingClients.removeFirst()
             admit(client.fd, service: client.service)
         }
@@ -129,15 +132,32 @@ extension Worker {
         }
     }
 
+    /// Counts one more open connection unless that would pass `--max-conns` (shared by every worker of the
+    /// engine: one atomic step, so two workers cannot both take the last place).
+    func takeConnectionCount() -> Bool {
+        if shared.openConnections.add(1, ordering: .relaxed).newValue <= plan.maxConnections { return true }
+        shared.openConnections.subtract(1, ordering: .relaxed)
+        return false
+    }
+
+    /// Gives back a count taken by `takeConnectionCount` for a client that was not admitted after all.
+    func giveBackConnectionCount() {
+        shared.openConnections.subtract(1, ordering: .relaxed)
+    }
+
     /// Takes a slot for a new client and starts connecting it to a node. The client's bytes stay unread.
+    /// The caller has counted it already (`takeConnectionCount`); a client refused here gives the count back.
     private func admit(_ client: Int32, service: Int) {
-        if let allow = plan.services[service].allow, !admits(client, allow, service: service) { return }
+        if let allow = plan.services[service].allow, !admits(client, allow, service: service) {
+            giveBackConnectionCount()
+            return
+        }
         guard let i = slots.allocate() else {
+            giveBackConnectionCount()
             closeDescriptor(client)
             pauseForLimit()
             return
         }
-        shared.openConnections.add(1, ordering: .relaxed)
         counters.accepted.bump()
         counters.open.bump()
         slots[i].client = client

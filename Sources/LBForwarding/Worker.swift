@@ -155,7 +155,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// only go down, and the engine may be stopped when they are none (see `ForwardingEngine.hasStoppedAccepting`).
     /// Until then a socket accepted a moment before the listeners closed may still arrive, and is served.
     private func reportDoneAccepting() {
-        guard !events.acceptsPending else { return }
+        // Clients accepted and waiting for a place are admitted first: they are not counted open yet.
+        guard !events.acceptsPending, waitingClients.isEmpty else { return }
         reportedDoneAccepting = true
         shared.doneAccepting.add(1, ordering: .releasing)
     }

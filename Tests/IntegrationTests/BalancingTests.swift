@@ -169,4 +169,41 @@ struct BalancingTests {
             return answered.allSatisfy { $0 }
         }, "the 10 that waited are served once the first 10 closed: \(zip(waiting, answered).map { $0 ? "-" : ($1 ? "1" : "0") })")
     }
+
+    @Test("with --max-conns, workers that accept at the same moment never take more than the limit between them", .timeLimit(.minutes(1)), arguments: allEngines)
+    func connectionLimitAcrossWorkers(path: DataPath) throws {
+        let limit = 4
+        let harness = try Harness(speaks: [.echo], path: path, workers: 4, configure: { $0.maxConnections = limit })
+        defer { harness.stop() }
+        for round in 0..<3 {
+            // 32 clients from four threads at once, so that every worker's listener has clients at the same time.
+            let clients = Mutex<[TestSocket]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                for _ in 0..<8 {
+                    if let client = try? TestSocket(host: "127.0.0.1", port: harness.port(), timeout: 0.01) {
+                        try? client.send("a")
+                        clients.withLock { $0.append(client) }
+                    }
+                }
+            }
+            let all = clients.withLock { $0 }
+            #expect(all.count == 32)
+            var answered = Array(repeating: false, count: all.count)
+            func collect() {
+                for (k, client) in all.enumerated() where !answered[k] {
+                    if let byte = try? client.receive(max: 1), byte == Array("a".utf8) { answered[k] = true }
+                }
+            }
+            _ = eventually(within: 5) {
+                collect()
+                return answered.filter { $0 }.count >= limit
+            }
+            usleep(100_000)
+            collect()
+            #expect(answered.filter { $0 }.count == limit, "round \(round): \(answered.filter { $0 }.count) served at once, limit \(limit)")
+            #expect(harness.balancer.openConnections <= limit)
+            for client in all { client.close() }
+            #expect(eventually(within: 5) { harness.balancer.openConnections == 0 }, "round \(round): every connection ends")
+        }
+    }
 }
