@@ -1,8 +1,8 @@
 import LBEngine
 
 /// The life of one proxied connection, from its accept to the release of its slot, as a value: the worker
-/// tells it what happened (`handle(_:)`) and does what it answers. The byte movers (`Worker+Pump`,
-/// `Worker+RingCopy`) move bytes and report ends of stream and deliveries; what follows (the next node, a FIN
+/// tells it what happened (`handle(_:)`) and does what it answers. The byte movers (`ReadinessPump`,
+/// `RingCopyMover`, behind `ByteMover`) move bytes and report ends of stream and deliveries; what follows (the next node, a FIN
 /// passed on, a close, the slot's release) is decided only here.
 ///
 ///     free --accepted--> connecting --connected--> forwarding --both ways shut--> (closed)

@@ -17,7 +17,7 @@ import LBSystem
 /// completion flags: without `IoUring.more` a multishot request (a poll) ended, so the worker re-arms what it still
 /// wants watched (epoll's events always say `more`). Tokens with an operation other than `.poll`
 /// (`EventToken.Operation`: `.receive`, `.send`, `.readable`) are the ring copy mover's requests
-/// (`Worker+RingCopy`, on `requestRing`).
+/// (`RingCopyMover`, on `requestRing`).
 protocol EventSource: AnyObject {
     /// True when listener events carry accepted sockets; false when the worker accepts itself.
     static var deliversAcceptedSockets: Bool { get }

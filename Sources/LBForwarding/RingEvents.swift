@@ -6,8 +6,8 @@ import LBSystem
 /// each listener, multishot poll on each socket, one io_uring_enter per loop turn.
 ///
 /// Bytes move one of two ways (docs/internals/forwarding.md): by the ring copy mover's recv and send requests on
-/// this same ring (`Worker+RingCopy`: copy, and auto until a connection carries bulk), or by direct
-/// splice/read/write calls on readiness (`Worker+Pump`: splice, and bulk). IORING_OP_SPLICE is not used: it is
+/// this same ring (`RingCopyMover`: copy, and auto until a connection carries bulk), or by direct
+/// splice/read/write calls on readiness (`ReadinessPump`: splice, and bulk). IORING_OP_SPLICE is not used: it is
 /// punted to kernel worker threads and answers EAGAIN on non-blocking sockets.
 final class RingEvents: EventSource {
     static let deliversAcceptedSockets = true

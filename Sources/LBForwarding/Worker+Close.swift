@@ -53,13 +53,12 @@ extension Worker {
         mirror?.forget(i)
         slots.unlink(i, from: &slots.connecting)
         slots.unlink(i, from: &slots.idle)
-        releaseTransport(&slots[i].up)
-        releaseTransport(&slots[i].down)
+        pump.end(i, in: self)
         if slots[i].ringCopy, let ringCopy {
             // Its recvs and sends name its sockets: submitted before the numbers are free again (see
             // `EventSource.submitBeforeClosing`).
             events.submitBeforeClosing()
-            stopRingCopy(ringCopy, i)
+            ringCopy.end(i, in: self)
         }
         let generation = slots[i].generation
         if slots[i].client >= 0 && polls(i, side: .client) {
@@ -101,19 +100,6 @@ extension Worker {
     private func closeSocket(_ fd: Int32, reset: Bool) {
         guard fd >= 0 else { return }
         if reset { Socket.closeWithReset(fd) } else { closeDescriptor(fd) }
-    }
-
-    private func releaseTransport(_ d: inout Direction) {
-        if d.pipeRead >= 0 {
-            if d.inPipe == 0 { pipes.give((d.pipeRead, d.pipeWrite)) } else { pipes.discard((d.pipeRead, d.pipeWrite)) }
-            d.pipeRead = -1
-            d.pipeWrite = -1
-            d.inPipe = 0
-        }
-        if d.buffer >= 0 {
-            buffers.give(d.buffer)
-            d.buffer = -1
-        }
     }
 
     /// On stop: every connection and listener closed, every descriptor returned.

@@ -65,8 +65,9 @@ extension Worker {
         advance(i, .noNode)
     }
 
-    /// An event on a connection's socket. While connecting only the node side matters; the client's
-    /// readiness is remembered for when the node answers.
+    /// Readiness of a connection's socket (epoll, or an io_uring poll). While connecting only the node side
+    /// matters, and the client's readiness is remembered for when the node answers; once forwarding, the pump
+    /// moves bytes on it.
     @inline(__always)
     func connectionEvent(_ i: Int32, side: Side, events: UInt32) {
         if slots[i].phase == .connecting {
@@ -93,18 +94,7 @@ extension Worker {
             }
             return
         }
-        if events & Epoll.error != 0 {
-            // A reset (or another socket error) on one side: reset the other.
-            advance(i, .failed)
-            return
-        }
-        let readable = events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0
-        let writable = events & Epoll.writable != 0
-        let hungUp = events & (Epoll.readHangUp | Epoll.hangUp) != 0
-        if readable { slots[i].readable[side] = true }
-        if writable { slots[i].writable[side] = true }
-        if hungUp { slots[i].hungUp[side] = true }
-        pump(i)
+        pump.handle(i, side: side, operation: .poll, result: Int32(bitPattern: events), flags: 0, in: self)
     }
 
     /// The node connection is up: count the success, start moving bytes.
@@ -118,9 +108,9 @@ extension Worker {
             slots.append(i, to: &slots.idle)
         }
         if let ringCopy {
-            startRingCopy(ringCopy, i)
+            ringCopy.begin(i, in: self)
         } else {
-            pump(i)
+            pump.begin(i, in: self)
         }
     }
 

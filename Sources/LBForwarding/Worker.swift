@@ -18,8 +18,9 @@ protocol WorkerLoop: AnyObject, Sendable {
 /// nodes' state.
 ///
 /// A connection's path reads top to bottom across the extensions: accept (`Worker+Accept`), pick a node and
-/// connect, retrying the next node on failure (`Worker+Connect`), move bytes both ways until both halves
-/// have closed (`Worker+Pump`), release everything (`Worker+Close`).
+/// connect, retrying the next node on failure (`Worker+Connect`), bytes moved both ways by its mover
+/// (`ReadinessPump` or `RingCopyMover`, behind `ByteMover`) until both halves have closed, release everything
+/// (`Worker+Close`). Each step is an event for the connection's state (`ConnectionState`, `Worker.advance`).
 final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     let index: Int
     let plan: ForwardingPlan
@@ -50,16 +51,14 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     let pipes: PipePool
     let buffers: BufferPool
     var picker: NodePicker
-    /// Slots that stopped pumping after their fair share of one turn, to pump again before sleeping
-    /// (edge-triggered epoll will not report them again).
-    var pending: [(slot: Int32, generation: UInt32)] = []
     var now: Int64 = MonotonicClock.nowMilliseconds()
     /// Each node's mark-down epoch as this worker last acted on it.
     var seenMarkDowns: [Int]
-    /// The ring copy mover's state, when new connections start on it (`Worker+RingCopy`: io_uring engine, copy
-    /// or auto mode); nil when bytes move by direct calls on readiness only (`Worker+Pump`: epoll, and io_uring
-    /// in splice mode).
-    let ringCopy: RingCopyMover?
+    /// The byte movers (`ByteMover`). Every worker has the pump; the ring copy mover only where new connections
+    /// start on it (io_uring engine, copy or auto mode), nil where bytes move on readiness only (epoll, and
+    /// io_uring in splice mode). A connection's `Slot.ringCopy` says which one moves it.
+    let pump: ReadinessPump<Events>
+    let ringCopy: RingCopyMover<Events>?
     /// Whether new connections start on the ring copy mover. False with epoll, and with io_uring in splice mode
     /// (polls and direct calls), so not a test of the engine.
     @inline(__always) var movesByRingCopy: Bool { ringCopy != nil }
@@ -68,8 +67,6 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// `--mirror-partyinfo`: nil unless the plan mirrors a service.
     let mirror: PartyinfoMirror?
 
-    /// How much one connection may move in one turn before others get theirs.
-    static var fairShareBytes: Int { 1 << 20 }
     static var copyBufferSize: Int { 16 * 1024 }
     static var listenerPauseMs: Int64 { 100 }
 
@@ -93,15 +90,15 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")
         connectionLog = plan.connectionLog == nil ? nil : ConnectionLogRing()
         mirror = try PartyinfoMirror(plan: plan, counters: counters)
+        pump = ReadinessPump(slots: slots, pipes: pipes, buffers: buffers, counters: counters, plan: plan)
         if plan.mode != .splice, let ring = events.requestRing {
             ringCopy = try RingCopyMover(
-                ring: ring, provided: plan.ringBuffers, ownBuffers: buffers.count, bufferSize: Self.copyBufferSize,
-                group: Self.bufferGroup, slots: capacity
+                ring: ring, provided: plan.ringBuffers, slots: slots, pipes: pipes, buffers: buffers, counters: counters,
+                plan: plan
             )
         } else {
             ringCopy = nil
         }
-        pending.reserveCapacity(capacity)
         try events.watchWake(wakeFd)
         for (i, fd) in listeners.enumerated() where fd >= 0 {
             try events.addListener(fd, index: i)
@@ -135,8 +132,8 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             }
             counters.events.bump(n)
             now = MonotonicClock.nowMilliseconds()
-            if !pending.isEmpty { pumpPending() }
-            if let ringCopy, !ringCopy.starved.isEmpty { rearmStarved(ringCopy, atMost: ringCopy.provided) }
+            pump.endTurn(in: self)
+            ringCopy?.endTurn(in: self)
             expireDeadlines()
             resumePausedListeners()
             if listenersClosed && !reportedDoneAccepting { reportDoneAccepting() }
@@ -185,7 +182,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         }
         if token.operation != .poll {
             // Only the ring copy mover makes requests other than polls.
-            if let ringCopy { ringCompletion(ringCopy, i, side: token.side, operation: token.operation, result: result, flags: flags) }
+            ringCopy?.handle(i, side: token.side, operation: token.operation, result: result, flags: flags, in: self)
             return
         }
         // Polls matter only until a connection closes; with the ring copy mover, only while it connects.
@@ -229,7 +226,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
 
     /// The epoll_wait timeout: until the next deadline, at once if slots are pending, else forever.
     private func nextTimeout() -> Int32 {
-        if !pending.isEmpty { return 0 }
+        if pump.hasPending { return 0 }
         var next = Int64.max
         if !slots.connecting.isEmpty { next = min(next, slots[slots.connecting.head].deadline) }
         if !slots.idle.isEmpty { next = min(next, slots[slots.idle.head].deadline) }
@@ -239,14 +236,6 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         now = MonotonicClock.nowMilliseconds()
         // Coarse clock: round up so a deadline is never reported early.
         return Int32(clamping: max(0, next - now) + 1)
-    }
-
-    private func pumpPending() {
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        for entry in batch where slots[entry.slot].phase == .forwarding && slots[entry.slot].generation == entry.generation {
-            pump(entry.slot)
-        }
     }
 
     private func expireDeadlines() {

@@ -74,7 +74,16 @@ struct BalancingTests {
             try? client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             let answer = (try? client.receiveAll()) ?? []
             #expect(answer.isEmpty, "no bytes from nowhere")
-            #expect(monotonicSeconds() - started < 1, "closed within a second")
+            let sum = { (count: (WorkerCounters) -> Int) in harness.counters.reduce(0) { $0 + count($1) } }
+            #expect(
+                monotonicSeconds() - started < 1,
+                """
+                closed within a second (then: \(harness.balancer.openConnections) open, \
+                \(sum { $0.noNode.load(ordering: .relaxed) }) with no node, \
+                \(sum { $0.connectFailures.load(ordering: .relaxed) }) connect failures, \
+                \(sum { $0.staleEvents.load(ordering: .relaxed) }) stale events)
+                """
+            )
         }
         let noNode = harness.counters.reduce(0) { $0 + $1.noNode.load(ordering: .relaxed) }
         #expect(noNode == 5)

@@ -12,29 +12,108 @@ enum PumpOutcome {
     case failed
 }
 
-extension Worker {
+/// The readiness mover (`ByteMover`): when a socket is ready (an epoll edge, an io_uring poll), moves bytes
+/// both ways with read/write through a copy buffer or splice through a pipe, as far as the sockets allow and
+/// up to a fair share per turn. Auto mode starts a direction on copy and moves it to splice once it carries
+/// bulk (and back when its bursts are small). Holds no request in the kernel: a connection on the pump can be
+/// closed at any moment.
+final class ReadinessPump<Events: EventSource>: ByteMover {
+    let slots: SlotTable
+    let pipes: PipePool
+    let buffers: BufferPool
+    let counters: WorkerCounters
+    let plan: ForwardingPlan
+    /// Slots that stopped pumping after their fair share of one turn, to pump again before sleeping
+    /// (edge-triggered epoll will not report them again).
+    private var pending: [(slot: Int32, generation: UInt32)] = []
+
+    /// How much one connection may move in one turn before others get theirs.
+    static var fairShareBytes: Int { 1 << 20 }
+
+    init(slots: SlotTable, pipes: PipePool, buffers: BufferPool, counters: WorkerCounters, plan: ForwardingPlan) {
+        self.slots = slots
+        self.pipes = pipes
+        self.buffers = buffers
+        self.counters = counters
+        self.plan = plan
+        pending.reserveCapacity(slots.capacity)
+    }
+
+    /// Whether a connection waits for its next turn: the loop must not sleep.
+    var hasPending: Bool { !pending.isEmpty }
+
+    /// The node is connected (or a ring copy connection was handed over): the sockets may hold bytes and room
+    /// already, so pump at once.
+    func begin(_ i: Int32, in w: Worker<Events>) {
+        pump(i, in: w)
+    }
+
+    /// Readiness of the socket on `side`.
+    @inline(__always)
+    func handle(_ i: Int32, side: Side, operation: EventToken.Operation, result: Int32, flags: UInt32, in w: Worker<Events>) {
+        let events = UInt32(bitPattern: result)
+        if events & Epoll.error != 0 {
+            // A reset (or another socket error) on one side: reset the other.
+            w.advance(i, .failed)
+            return
+        }
+        if events & (Epoll.readable | Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].readable[side] = true }
+        if events & Epoll.writable != 0 { slots[i].writable[side] = true }
+        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { slots[i].hungUp[side] = true }
+        pump(i, in: w)
+    }
+
+    /// Pumps again the connections that used up their fair share last turn.
+    func endTurn(in w: Worker<Events>) {
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        for entry in batch where slots[entry.slot].phase == .forwarding && slots[entry.slot].generation == entry.generation {
+            pump(entry.slot, in: w)
+        }
+    }
+
+    /// Returns the connection's pipes and buffers. A pipe that may still hold bytes is closed rather than pooled.
+    func end(_ i: Int32, in w: Worker<Events>) {
+        releaseTransport(&slots[i].up)
+        releaseTransport(&slots[i].down)
+    }
+
+    private func releaseTransport(_ d: inout Direction) {
+        if d.pipeRead >= 0 {
+            if d.inPipe == 0 { pipes.give((d.pipeRead, d.pipeWrite)) } else { pipes.discard((d.pipeRead, d.pipeWrite)) }
+            d.pipeRead = -1
+            d.pipeWrite = -1
+            d.inPipe = 0
+        }
+        if d.buffer >= 0 {
+            buffers.give(d.buffer)
+            d.buffer = -1
+        }
+    }
+
     /// Moves bytes both ways as far as the sockets allow, then reports the ways whose source closed and whose
     /// bytes are all delivered: the connection's state passes their FINs on, and closes the connection once
     /// both ways are done.
     @inline(__always)
-    func pump(_ i: Int32) {
-        let upOutcome = pumpDirection(i, from: .client)
+    func pump(_ i: Int32, in w: Worker<Events>) {
+        let upOutcome = pumpDirection(i, from: .client, in: w)
         if case .failed = upOutcome {
-            advance(i, .failed)
+            w.advance(i, .failed)
             return
         }
-        let downOutcome = pumpDirection(i, from: .node)
+        let downOutcome = pumpDirection(i, from: .node, in: w)
         if case .failed = downOutcome {
-            advance(i, .failed)
+            w.advance(i, .failed)
             return
         }
-        if slots[i].state.hasEnded(from: .client) && slots[i].up.isEmpty { advance(i, .delivered(from: .client)) }
-        if slots[i].state.hasEnded(from: .node) && slots[i].down.isEmpty { advance(i, .delivered(from: .node)) }
+        if slots[i].state.hasEnded(from: .client) && slots[i].up.isEmpty { w.advance(i, .delivered(from: .client)) }
+        if slots[i].state.hasEnded(from: .node) && slots[i].down.isEmpty { w.advance(i, .delivered(from: .node)) }
         guard slots[i].phase == .forwarding else { return }
         if case .yielded = upOutcome { pending.append((i, slots[i].generation)) }
         else if case .yielded = downOutcome { pending.append((i, slots[i].generation)) }
         if plan.idleTimeoutMs > 0 {
-            slots[i].deadline = now + plan.idleTimeoutMs
+            slots[i].deadline = w.now + plan.idleTimeoutMs
             slots.touch(i, in: &slots.idle)
         }
     }
@@ -43,7 +122,7 @@ extension Worker {
     /// moves (up to a fair share).
     ///
     /// Works on a local copy of the direction and the two readiness flags, stored back at the end.
-    private func pumpDirection(_ i: Int32, from side: Side) -> PumpOutcome {
+    private func pumpDirection(_ i: Int32, from side: Side, in w: Worker<Events>) -> PumpOutcome {
         var d = slots[i][source: side]
         var ended = slots[i].state.hasEnded(from: side)
         if ended && d.isEmpty { return .idle }
@@ -132,17 +211,17 @@ extension Worker {
                     d.start = 0
                     d.end = 0
                 }
-                switch Socket.read(source, into: buffers.address(d.buffer), count: Self.copyBufferSize) {
+                switch Socket.read(source, into: buffers.address(d.buffer), count: Worker<Events>.copyBufferSize) {
                 case .done(0):
                     ended = true
                     releaseIfEmpty(&d, keepPipe: false)
                 case .done(let n):
                     d.end = Int32(n)
                     d.burst += n
-                    if upward && slots[i].framer.isActive && !frameUp(i, buffers.address(d.buffer), n) && plan.mode == .splice {
+                    if upward && slots[i].framer.isActive && !w.frameUp(i, buffers.address(d.buffer), n) && plan.mode == .splice {
                         d.splicing = true  // no longer framed: splice from the next read on
                     }
-                    if n < Self.copyBufferSize && !sourceHungUp {
+                    if n < Worker<Events>.copyBufferSize && !sourceHungUp {
                         // A short read from a stream socket emptied its queue: the next byte or FIN brings a new
                         // edge, so skip the read that would only say EAGAIN. (Not once a FIN was reported: its
                         // edge is spent, and the end of stream still has to be read.)
@@ -165,7 +244,7 @@ extension Worker {
 
         // Whatever ended the turn, an empty pipe or buffer goes back now: an idle connection holds neither.
         releaseIfEmpty(&d, keepPipe: sourceReadable && !ended)
-        if ended && !slots[i].state.hasEnded(from: side) { advance(i, .endOfStream(from: side)) }
+        if ended && !slots[i].state.hasEnded(from: side) { w.advance(i, .endOfStream(from: side)) }
         if moved > 0 {
             if upward { counters.bytesUp.bump(moved) } else { counters.bytesDown.bump(moved) }
             if upward { slots[i].bytesUp += moved } else { slots[i].bytesDown += moved }
@@ -180,7 +259,7 @@ extension Worker {
     /// Auto mode: a burst smaller than one copy buffer means small messages, which copy serves with fewer calls.
     @inline(__always)
     private func sourceRanDry(_ d: inout Direction) {
-        if plan.mode == .auto && d.splicing && d.burst < Self.copyBufferSize && d.isEmpty {
+        if plan.mode == .auto && d.splicing && d.burst < Worker<Events>.copyBufferSize && d.isEmpty {
             d.splicing = false
         }
         d.burst = 0
