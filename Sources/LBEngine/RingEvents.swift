@@ -1,6 +1,5 @@
 import Glibc
-import LBEngine
-import LBSystem
+public import LBSystem
 
 /// io_uring as a worker's event source (see `EventSource`): one ring per worker, a few one-shot accepts on
 /// each listener, multishot poll on each socket, one io_uring_enter per loop turn.
@@ -9,10 +8,10 @@ import LBSystem
 /// this same ring (`RingCopyMover`: copy, and auto until a connection carries bulk), or by direct
 /// splice/read/write calls on readiness (`ReadinessPump`: splice, and bulk). IORING_OP_SPLICE is not used: it is
 /// punted to kernel worker threads and answers EAGAIN on non-blocking sockets.
-final class RingEvents: EventSource {
-    static let deliversAcceptedSockets = true
+public final class RingEvents: EventSource {
+    public static let deliversAcceptedSockets = true
     let ring: IoUring
-    var requestRing: IoUring? { ring }
+    public var requestRing: IoUring? { ring }
     /// Per listener: whether it should be accepting (not paused, not removed), its descriptor, the accepts in
     /// flight (of any arming), and the number of its current arming, carried in the token's generation so that
     /// a pause cancels that arming's accepts and no other.
@@ -27,7 +26,7 @@ final class RingEvents: EventSource {
     /// - Parameters:
     ///   - flags: the setup flags `RingSupport` found this kernel accepts.
     ///   - listeners: the worker's listeners, whose accepts are queued before the ring is enabled.
-    init(flags: IoUring.SetupFlags, capacity: Int, listeners: Int) throws(SystemError) {
+    public init(flags: IoUring.SetupFlags, capacity: Int, listeners: Int) throws(SystemError) {
         let entries = Self.submissionEntries(listeners: listeners)
         // Two multishot polls per connection may each post a completion per wake-up; a completion queue
         // that overflows ends multishot requests (re-armed by the worker), so size it generously. The kernel
@@ -49,7 +48,7 @@ final class RingEvents: EventSource {
     /// Enables the ring on the worker's thread (SINGLE_ISSUER binds it to the first submitter) and registers
     /// the ring descriptor there. The ring was set up and probed moments before, on the same kernel, so
     /// enabling cannot meet a new refusal.
-    func begin() {
+    public func begin() {
         do {
             try ring.enable()
         } catch {
@@ -58,30 +57,30 @@ final class RingEvents: EventSource {
         ring.registerRingDescriptor()
     }
 
-    func watchWake(_ fd: Int32) throws(SystemError) {
+    public func watchWake(_ fd: Int32) throws(SystemError) {
         wakeFd = fd
         ring.preparePollMultishot(fd, mask: IoUring.pollIn, userData: EventToken.wake.raw)
     }
 
     @inline(__always)
-    func watch(_ fd: Int32, token: EventToken) throws(SystemError) {
+    public func watch(_ fd: Int32, token: EventToken) throws(SystemError) {
         ring.preparePollMultishot(fd, mask: Self.socketMask, userData: token.raw)
     }
 
     /// The poll holds a reference to the socket: without the removal, close(2) would not release it.
     @inline(__always)
-    func unwatch(_ fd: Int32, token: EventToken) {
+    public func unwatch(_ fd: Int32, token: EventToken) {
         ring.preparePollRemove(token.raw, userData: EventToken.ignored.raw)
     }
 
     @inline(__always)
-    func submitBeforeClosing() {
+    public func submitBeforeClosing() {
         if ring.queued > 0 { ring.submitAndWait(timeoutMilliseconds: 0) }
     }
 
     /// The old poll goes (its last completion carries the old, now stale token) and a new one starts; a
     /// poll reports the socket's current state when armed, so no readiness is lost in between.
-    func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError) {
+    public func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError) {
         ring.preparePollRemove(old.raw, userData: EventToken.ignored.raw)
         ring.preparePollMultishot(fd, mask: Self.socketMask, userData: new.raw)
     }
@@ -93,7 +92,7 @@ final class RingEvents: EventSource {
     /// queue has a connection completes when submitted, so this costs no system call.
     static let acceptsInFlight = 4
 
-    func addListener(_ fd: Int32, index: Int) throws(SystemError) {
+    public func addListener(_ fd: Int32, index: Int) throws(SystemError) {
         while wanted.count <= index {
             wanted.append(false)
             listenerFds.append(-1)
@@ -104,17 +103,17 @@ final class RingEvents: EventSource {
         resumeListener(fd, index: index)
     }
 
-    func removeListener(_ fd: Int32, index: Int) {
+    public func removeListener(_ fd: Int32, index: Int) {
         pauseListener(fd, index: index)
     }
 
-    func pauseListener(_ fd: Int32, index: Int) {
+    public func pauseListener(_ fd: Int32, index: Int) {
         guard index < wanted.count, wanted[index] else { return }
         wanted[index] = false
         ring.prepareCancelAll(listenerToken(index).raw, userData: EventToken.ignored.raw)
     }
 
-    func resumeListener(_ fd: Int32, index: Int) {
+    public func resumeListener(_ fd: Int32, index: Int) {
         guard index < wanted.count, !wanted[index] else { return }
         wanted[index] = true
         armings[index] = EventToken.nextGeneration(after: armings[index])
@@ -122,7 +121,7 @@ final class RingEvents: EventSource {
     }
 
     /// Whether accepts are still in flight: a listener removed a moment ago may still deliver sockets.
-    var acceptsPending: Bool { acceptsOut.contains { $0 > 0 } }
+    public var acceptsPending: Bool { acceptsOut.contains { $0 > 0 } }
 
     private func topUp(_ index: Int) {
         while acceptsOut[index] < Self.acceptsInFlight {
@@ -136,7 +135,7 @@ final class RingEvents: EventSource {
     }
 
     @inline(__always)
-    func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int {
+    public func wait(timeoutMilliseconds: Int32, _ body: (EventToken, Int32, UInt32) -> Void) -> Int {
         ring.submitAndWait(timeoutMilliseconds: timeoutMilliseconds)
         var total = 0
         while true {

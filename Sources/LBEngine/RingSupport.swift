@@ -1,5 +1,4 @@
 import Glibc
-import LBEngine
 public import LBSystem
 
 /// Whether the io_uring engine can run here, found at start by doing what the engine does on a scratch ring:

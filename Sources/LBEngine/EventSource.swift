@@ -1,5 +1,4 @@
-import LBEngine
-import LBSystem
+public import LBSystem
 
 /// What a worker's loop waits on, and how its sockets are watched: the one thing that differs between the
 /// engines. The worker's connection logic (accept, connect, pump, close) is written once, over this.
@@ -18,7 +17,7 @@ import LBSystem
 /// wants watched (epoll's events always say `more`). Tokens with an operation other than `.poll`
 /// (`EventToken.Operation`: `.receive`, `.send`, `.readable`) are the ring copy mover's requests
 /// (`RingCopyMover`, on `requestRing`).
-protocol EventSource: AnyObject {
+public protocol EventSource: AnyObject {
     /// True when listener events carry accepted sockets; false when the worker accepts itself.
     static var deliversAcceptedSockets: Bool { get }
     /// The ring the ring copy mover can submit its requests to (io_uring), nil when there is none (epoll).
