@@ -1,6 +1,8 @@
 /// A worker's pool of fixed-size copy buffers, carved from one allocation. A direction holds a buffer only
 /// while it has unwritten bytes.
 final class BufferPool {
+    /// The copy buffers' size: a read that fills one is taken for bulk (auto mode).
+    static var copyBufferSize: Int { 16 * 1024 }
     let bufferSize: Int
     let count: Int
     private let memory: UnsafeMutableRawPointer

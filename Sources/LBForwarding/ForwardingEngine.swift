@@ -55,6 +55,7 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         DescriptorLimit.raiseSoftToHard()
         var perWorker: [[Int32]] = Array(repeating: [], count: plan.workers)
         var ports: [Int] = []
+        var loops: [@Sendable () -> Void] = []
         do {
             for service in plan.services {
                 var address = service.listenAddress
@@ -80,16 +81,24 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
                 if address.family == .unix { try UnixSocketPath.bound(address, access: plan.unixSocketAccess) }
                 ports.append(address.family == .unix ? address.port : Socket.localPort(perWorker[0][perWorker[0].count - 1]))
             }
+            // Each loop is started from where its event source's type is known (`run` is called on a
+            // `Worker<EpollEvents>` or `Worker<RingEvents>`, not on `any WorkerLoop`), so that the compiler
+            // specializes the worker for it: generic code would reach every event-source call, and every
+            // static of the worker's, through run-time metadata.
             for w in 0..<plan.workers {
                 switch kind {
                 case .epoll:
                     let events = try EpollEvents()
-                    workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events))
+                    let worker = try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events)
+                    workers.append(worker)
+                    loops.append { worker.run() }
                 case .ioUring:
                     let events = try RingEvents(
                         flags: ringFlags, capacity: max(16, plan.maxConnections), listeners: perWorker[w].count
                     )
-                    workers.append(try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events))
+                    let worker = try Worker(index: w, plan: plan, shared: shared, listeners: perWorker[w], events: events)
+                    workers.append(worker)
+                    loops.append { worker.run() }
                 }
             }
         } catch {
@@ -99,8 +108,8 @@ public final class ForwardingEngine: Engine, @unchecked Sendable {
         }
         listeningPorts = ports
         listenerTable = perWorker
-        for worker in workers {
-            threads.append(WorkerThread { worker.run() })
+        for loop in loops {
+            threads.append(WorkerThread(loop))
         }
         if plan.connectionLog != nil {
             droppedLogged = Array(repeating: 0, count: workers.count)

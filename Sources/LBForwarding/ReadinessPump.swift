@@ -211,7 +211,7 @@ final class ReadinessPump<Events: EventSource>: ByteMover {
                     d.start = 0
                     d.end = 0
                 }
-                switch Socket.read(source, into: buffers.address(d.buffer), count: Worker<Events>.copyBufferSize) {
+                switch Socket.read(source, into: buffers.address(d.buffer), count: BufferPool.copyBufferSize) {
                 case .done(0):
                     ended = true
                     releaseIfEmpty(&d, keepPipe: false)
@@ -221,7 +221,7 @@ final class ReadinessPump<Events: EventSource>: ByteMover {
                     if upward && slots[i].framer.isActive && !w.frameUp(i, buffers.address(d.buffer), n) && plan.mode == .splice {
                         d.splicing = true  // no longer framed: splice from the next read on
                     }
-                    if n < Worker<Events>.copyBufferSize && !sourceHungUp {
+                    if n < BufferPool.copyBufferSize && !sourceHungUp {
                         // A short read from a stream socket emptied its queue: the next byte or FIN brings a new
                         // edge, so skip the read that would only say EAGAIN. (Not once a FIN was reported: its
                         // edge is spent, and the end of stream still has to be read.)
@@ -259,7 +259,7 @@ final class ReadinessPump<Events: EventSource>: ByteMover {
     /// Auto mode: a burst smaller than one copy buffer means small messages, which copy serves with fewer calls.
     @inline(__always)
     private func sourceRanDry(_ d: inout Direction) {
-        if plan.mode == .auto && d.splicing && d.burst < Worker<Events>.copyBufferSize && d.isEmpty {
+        if plan.mode == .auto && d.splicing && d.burst < BufferPool.copyBufferSize && d.isEmpty {
             d.splicing = false
         }
         d.burst = 0

@@ -40,7 +40,7 @@ final class RingCopyMover<Events: EventSource>: ByteMover {
     var buffersOut = 0
 
     /// A direction that receives this much in full buffers in a row carries bulk (auto mode: it moves to splice).
-    static var bulkBytes: Int { 4 * Worker<Events>.copyBufferSize }
+    static var bulkBytes: Int { 4 * BufferPool.copyBufferSize }
     /// The provided buffers' group id.
     static var bufferGroup: UInt16 { 1 }
     /// Buffers waiting in one direction before its recv is paused.
@@ -285,7 +285,7 @@ final class RingCopyMover<Events: EventSource>: ByteMover {
             return
         }
         let source = slots[i].socket(side)
-        switch Socket.read(source, into: buffers.address(own), count: Worker<Events>.copyBufferSize) {
+        switch Socket.read(source, into: buffers.address(own), count: BufferPool.copyBufferSize) {
         case .done(0):
             buffers.give(own)
             slots[i][source: side] = d
@@ -368,7 +368,7 @@ final class RingCopyMover<Events: EventSource>: ByteMover {
     private func detectBulk(_ i: Int32, side: Side, received: Int32, in w: Worker<Events>) {
         var d = slots[i][source: side]
         // A framed direction must stay in user space (`frameUp`): it never counts as bulk.
-        d.burst = Int(received) == Worker<Events>.copyBufferSize && !(side == .client && slots[i].framer.isActive) ? d.burst + Int(received) : 0
+        d.burst = Int(received) == BufferPool.copyBufferSize && !(side == .client && slots[i].framer.isActive) ? d.burst + Int(received) : 0
         let bulk = d.burst >= Self.bulkBytes
         slots[i][source: side] = d
         guard bulk, !slots[i].movingToSplice, !pipes.exhausted else { return }

@@ -67,7 +67,6 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// `--mirror-partyinfo`: nil unless the plan mirrors a service.
     let mirror: PartyinfoMirror?
 
-    static var copyBufferSize: Int { 16 * 1024 }
     static var listenerPauseMs: Int64 { 100 }
 
     init(index: Int, plan: ForwardingPlan, shared: EngineShared, listeners: [Int32], events: Events) throws(SystemError) {
@@ -84,7 +83,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         let capacity = max(16, plan.maxConnections)
         self.slots = SlotTable(capacity: capacity)
         self.pipes = PipePool(requestedSize: plan.pipeSize, notice: plan.notice)
-        self.buffers = BufferPool(bufferSize: Self.copyBufferSize, count: 2 * capacity)
+        self.buffers = BufferPool(bufferSize: BufferPool.copyBufferSize, count: 2 * capacity)
         self.picker = NodePicker(algorithm: plan.balance, start: index % max(1, plan.nodes.count))
         self.seenMarkDowns = plan.nodes.map { $0.markDownEpoch.load(ordering: .relaxed) }
         precondition(capacity < 1 << 24, "slot indices must fit the token's 24 bits")

@@ -3,13 +3,15 @@ import Glibc
 
 /// One epoll instance and the event buffer it fills. Owns both; `close()` releases them.
 public final class Epoll {
-    public static let readable = CSHIMS_EPOLLIN
-    public static let writable = CSHIMS_EPOLLOUT
-    public static let error = CSHIMS_EPOLLERR
-    public static let hangUp = CSHIMS_EPOLLHUP
-    public static let readHangUp = CSHIMS_EPOLLRDHUP
-    public static let edgeTriggered = CSHIMS_EPOLLET
-    public static let exclusive = CSHIMS_EPOLLEXCLUSIVE
+    // Computed, not stored: a `static let` read from another module runs swift_once each time (about 100
+    // instructions per kept-alive request on the hot path).
+    public static var readable: UInt32 { CSHIMS_EPOLLIN }
+    public static var writable: UInt32 { CSHIMS_EPOLLOUT }
+    public static var error: UInt32 { CSHIMS_EPOLLERR }
+    public static var hangUp: UInt32 { CSHIMS_EPOLLHUP }
+    public static var readHangUp: UInt32 { CSHIMS_EPOLLRDHUP }
+    public static var edgeTriggered: UInt32 { CSHIMS_EPOLLET }
+    public static var exclusive: UInt32 { CSHIMS_EPOLLEXCLUSIVE }
 
     public let fd: Int32
     public let capacity: Int

@@ -18,11 +18,13 @@ public final class IoUring {
     }
 
     /// Poll bits (the same values as epoll's).
-    public static let pollIn = CSHIMS_POLLIN
-    public static let pollOut = CSHIMS_POLLOUT
-    public static let pollReadHangUp = CSHIMS_POLLRDHUP
+    // Computed, not stored: a `static let` read from another module runs swift_once each time (about 100
+    // instructions per kept-alive request on the hot path).
+    public static var pollIn: UInt32 { CSHIMS_POLLIN }
+    public static var pollOut: UInt32 { CSHIMS_POLLOUT }
+    public static var pollReadHangUp: UInt32 { CSHIMS_POLLRDHUP }
     /// Set on a multishot request's completion when more will follow.
-    public static let more = CSHIMS_RING_CQE_F_MORE
+    public static var more: UInt32 { CSHIMS_RING_CQE_F_MORE }
 
     private let ring: OpaquePointer
     private let completions: UnsafeMutablePointer<cshims_completion>
@@ -31,8 +33,8 @@ public final class IoUring {
     private var bufferMemory: UnsafeMutableRawPointer?
     public private(set) var bufferSize = 0
     /// Set on a completion that used a provided buffer; its id is in the flags' upper 16 bits.
-    public static let bufferFlag = CSHIMS_RING_CQE_F_BUFFER
-    public static let bufferShift = CSHIMS_RING_CQE_BUFFER_SHIFT
+    public static var bufferFlag: UInt32 { CSHIMS_RING_CQE_F_BUFFER }
+    public static var bufferShift: UInt32 { CSHIMS_RING_CQE_BUFFER_SHIFT }
     private static let reapBatch = 256
 
     /// io_uring_setup with `entries` submission and `completionEntries` completion slots.
