@@ -67,10 +67,16 @@ public final class RingEvents: EventSource {
         ring.preparePollMultishot(fd, mask: Self.socketMask, userData: token.raw)
     }
 
-    /// The poll holds a reference to the socket: without the removal, close(2) would not release it.
+    /// The poll holds a reference to the socket: without its end, close(2) would not release it (the peer would
+    /// see neither FIN nor reset).
+    ///
+    /// A cancellation (IORING_OP_ASYNC_CANCEL), not IORING_OP_POLL_REMOVE: a poll whose wake-up is still queued
+    /// as task work (the socket became ready, and the worker has not entered the kernel since; always so for a
+    /// poll armed on a socket with bytes waiting) refuses POLL_REMOVE with -EALREADY and stays armed for good,
+    /// holding the closed socket. A cancellation marks it cancelled and the queued wake-up ends it.
     @inline(__always)
     public func unwatch(_ fd: Int32, token: EventToken) {
-        ring.preparePollRemove(token.raw, userData: EventToken.ignored.raw)
+        ring.prepareCancel(token.raw, userData: EventToken.ignored.raw)
     }
 
     @inline(__always)
@@ -81,7 +87,7 @@ public final class RingEvents: EventSource {
     /// The old poll goes (its last completion carries the old, now stale token) and a new one starts; a
     /// poll reports the socket's current state when armed, so no readiness is lost in between.
     public func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError) {
-        ring.preparePollRemove(old.raw, userData: EventToken.ignored.raw)
+        ring.prepareCancel(old.raw, userData: EventToken.ignored.raw)
         ring.preparePollMultishot(fd, mask: Self.socketMask, userData: new.raw)
     }
 
