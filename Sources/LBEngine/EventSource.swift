@@ -8,7 +8,7 @@ public import LBSystem
 /// - `RingEvents`: io_uring. A few one-shot accepts per listener hand over each accepted socket; a multishot poll
 ///   per socket reports readiness (like an edge-triggered epoll registration, one completion per wake-up);
 ///   one io_uring_enter per loop turn submits everything queued and waits. A poll holds a reference to its
-///   socket, so a socket is unwatched (poll removed) before it is closed.
+///   socket, so a socket is unwatched (its poll cancelled) when it is closed.
 ///
 /// Events reach the worker as `(token, result, flags)`: `result` is the readiness mask (epoll and poll bits
 /// have the same values), or for `deliversAcceptedSockets` listeners the accepted socket or -errno; a

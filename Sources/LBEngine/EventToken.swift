@@ -36,7 +36,7 @@ public struct EventToken: Equatable, Sendable {
 
     /// The token of the worker's wake-up eventfd.
     public static let wake = EventToken(slot: UInt32.max, generation: 0, side: .client)
-    /// The token of requests whose completions need no handling (io_uring's poll removals and cancellations).
+    /// The token of requests whose completions need no handling (io_uring's cancellations).
     public static let ignored = EventToken(slot: UInt32.max - 1, generation: 0, side: .client)
     /// Listener tokens: reserved slot indices from `listenerBase` up.
     public static let listenerBase: UInt32 = 0xFFFF_0000

@@ -140,7 +140,7 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         }
         closeEverything()
         mirror?.sender.stop()
-        // Whatever the last turn queued (io_uring's poll removals) goes to the kernel; a socket an accept still
+        // Whatever the last turn queued (io_uring's poll cancellations) goes to the kernel; a socket an accept still
         // delivers has no slot to go to any more.
         _ = events.wait(timeoutMilliseconds: 0) { token, result, _ in
             if token.listenerIndex != nil && result >= 0 { Socket.closeWithReset(result) }
