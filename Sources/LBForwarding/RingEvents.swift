@@ -68,10 +68,13 @@ final class RingEvents: EventSource {
         ring.preparePollMultishot(fd, mask: Self.socketMask, userData: token.raw)
     }
 
-    /// The poll holds a reference to the socket: without the removal, close(2) would not release it.
+    /// The poll holds a reference to the socket: without the removal, close(2) would not release it. A cancel, not
+    /// a poll removal: a removal that meets the poll while a wake-up of it waits in task work (DEFER_TASKRUN runs
+    /// that only in the next wait) fails with EALREADY and leaves the multishot poll armed, holding the socket
+    /// open with no descriptor (no FIN, no reset); a cancel marks it, and the poll ends when that work runs.
     @inline(__always)
     func unwatch(_ fd: Int32, token: EventToken) {
-        ring.preparePollRemove(token.raw, userData: EventToken.ignored.raw)
+        ring.prepareCancel(token.raw, userData: EventToken.ignored.raw)
     }
 
     @inline(__always)
@@ -82,7 +85,7 @@ final class RingEvents: EventSource {
     /// The old poll goes (its last completion carries the old, now stale token) and a new one starts; a
     /// poll reports the socket's current state when armed, so no readiness is lost in between.
     func rewatch(_ fd: Int32, from old: EventToken, to new: EventToken) throws(SystemError) {
-        ring.preparePollRemove(old.raw, userData: EventToken.ignored.raw)
+        ring.prepareCancel(old.raw, userData: EventToken.ignored.raw)  // not a removal: see `unwatch`
         ring.preparePollMultishot(fd, mask: Self.socketMask, userData: new.raw)
     }
 
