@@ -135,6 +135,37 @@ int cshims_ring_send(cshims_ring *r, int fd, const void *buffer, size_t length, 
     return 0;
 }
 
+// liburing 2.3 and Linux 6.1's headers predate the socket commands (Linux 6.7), so the SQE's fields for them
+// are set through the older names of the same words: level and optname in `addr`, optlen in `file_index`,
+// optval in `addr3` (include/uapi/linux/io_uring.h of 6.7).
+#ifndef SOCKET_URING_OP_SETSOCKOPT
+#define SOCKET_URING_OP_SETSOCKOPT 3
+#endif
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "level is the low word of addr");
+
+int cshims_ring_setsockopt(cshims_ring *r, int fd, int level, int name, const void *value, unsigned length,
+                           uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+    sqe->cmd_op = SOCKET_URING_OP_SETSOCKOPT;
+    sqe->addr = (uint64_t)(uint32_t)level | (uint64_t)(uint32_t)name << 32;
+    sqe->file_index = length;
+    sqe->addr3 = (uint64_t)(uintptr_t)value;
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cshims_ring_close(cshims_ring *r, int fd, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_close(sqe, fd);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 struct cshims_buffer_ring {
     struct io_uring_buf_ring *br;
     unsigned entries;

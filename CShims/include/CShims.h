@@ -152,6 +152,14 @@ int cshims_ring_cancel_all(cshims_ring *ring, uint64_t target, uint64_t user_dat
 int cshims_ring_recv_multishot(cshims_ring *ring, int fd, uint16_t group, uint64_t user_data);
 /// A send of `length` bytes at `buffer` (MSG_NOSIGNAL).
 int cshims_ring_send(cshims_ring *ring, int fd, const void *buffer, size_t length, uint64_t user_data);
+// Socket calls as requests, each with IOSQE_CQE_SKIP_SUCCESS (Linux 5.17): a completion is posted only when
+// the call fails, with `user_data`.
+/// setsockopt(fd, level, name, value, length) as IORING_OP_URING_CMD / SOCKET_URING_OP_SETSOCKOPT (Linux 6.7).
+/// The kernel reads `value` when the request is submitted, not when it is queued.
+int cshims_ring_setsockopt(cshims_ring *ring, int fd, int level, int name, const void *value, unsigned length,
+                           uint64_t user_data);
+/// close(fd) as IORING_OP_CLOSE (Linux 5.6): the descriptor number stays taken until it is submitted.
+int cshims_ring_close(cshims_ring *ring, int fd, uint64_t user_data);
 
 /// A provided-buffer ring (struct io_uring_buf_ring and its registration) behind an opaque pointer.
 typedef struct cshims_buffer_ring cshims_buffer_ring;

@@ -33,7 +33,7 @@ public enum RingSupport {
                 return .unusable(explain(error))
             }
             if let missing = tryOperations(on: ring) { return .unusable(missing) }
-            return .usable(flags, detail: names)
+            return .usable(flags, detail: "\(names); on the ring: \(RingSocketCalls.support)")
         }
         return .unusable(lastError.map(explain) ?? "io_uring_setup refused every flag set")
     }

@@ -90,7 +90,8 @@ extension Worker {
 
     /// Whether the reserve of node sockets is whole, opening what was spent if descriptors are free now.
     func holdReserve() -> Bool {
-        reserve.hold()
+        // Closes queued on the ring free their numbers once submitted.
+        reserve.hold() || (socketCalls?.submitClosed() == true && reserve.hold())
     }
 
     /// socket(2) found no descriptor for an accepted client's node socket: the reserved socket of `family`

@@ -16,8 +16,15 @@ extension Worker {
         case .forward:
             startForwarding(i)
         case .shutdownWrite(let side):
-            Socket.shutdownWrite(slots[i].socket(side))
-            if case .close(let reset) = slots[i].state.closeIfBothWaysShut() { close(i, reset: reset) }
+            let next = slots[i].state.closeIfBothWaysShut()
+            if case .close(let reset) = next {
+                // Both ways are done: the close sends this FIN (nothing is left unread), so with closes on the ring
+                // the shutdown would be a system call for nothing.
+                if socketCalls == nil { Socket.shutdownWrite(slots[i].socket(side)) }
+                close(i, reset: reset)
+            } else {
+                Socket.shutdownWrite(slots[i].socket(side))
+            }
         case .close(let reset):
             close(i, reset: reset)
         case .release:
@@ -56,8 +63,8 @@ extension Worker {
         pump.end(i, in: self)
         if slots[i].ringCopy, let ringCopy {
             // Its recvs and sends name its sockets: submitted before the numbers are free again (see
-            // `EventSource.submitBeforeClosing`).
-            events.submitBeforeClosing()
+            // `EventSource.submitBeforeClosing`), which closes queued on the ring after them see to.
+            if socketCalls == nil { events.submitBeforeClosing() }
             ringCopy.end(i, in: self)
         }
         let generation = slots[i].generation
@@ -96,10 +103,18 @@ extension Worker {
         counters.open.bump(-1)
     }
 
+    /// Closes a connection's socket: on the ring where it can (`RingSocketCalls`: behind what was queued naming it),
+    /// else now. Every close of a client or node socket goes through here.
     @inline(__always)
-    private func closeSocket(_ fd: Int32, reset: Bool) {
+    func closeSocket(_ fd: Int32, reset: Bool) {
         guard fd >= 0 else { return }
-        if reset { Socket.closeWithReset(fd) } else { closeDescriptor(fd) }
+        if let socketCalls {
+            socketCalls.close(fd, reset: reset)
+        } else if reset {
+            Socket.closeWithReset(fd)
+        } else {
+            closeDescriptor(fd)
+        }
     }
 
     /// On stop: every connection and listener closed, every descriptor returned.

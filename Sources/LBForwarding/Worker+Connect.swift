@@ -22,6 +22,10 @@ extension Worker {
             let state = plan.nodes[node]
             let address = service.nodeAddresses[node]
             var fd = Socket.openStream(family: address.family)
+            if fd < 0 && Self.isOutOfDescriptors(errno) && socketCalls?.submitClosed() == true {
+                // The closes queued this turn free their numbers once submitted.
+                fd = Socket.openStream(family: address.family)
+            }
             if fd < 0 {
                 // Our descriptors ran out: not the node's fault. The reserve is this client's node socket.
                 let err = errno
@@ -35,8 +39,17 @@ extension Worker {
                 }
             }
             do {
-                let connected = try Socket.connect(fd, to: address)
-                Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
+                let connected: Bool
+                if let socketCalls, socketCalls.setsOptions {
+                    // The options reach the kernel at the end of this turn, before the ring copy mover's first
+                    // request on this socket. (A direct write before then, on a connect that finished at once, can
+                    // only be held by Nagle until TCP_NODELAY arrives, which sends it.)
+                    connected = try Socket.connect(fd, to: address, noDelay: false)
+                    socketCalls.setNodeOptions(fd)
+                } else {
+                    connected = try Socket.connect(fd, to: address)
+                    Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
+                }
                 slots[i].server = fd
                 slots[i].node = Int32(node)
                 state.activeConnections.add(1, ordering: .relaxed)
@@ -144,7 +157,7 @@ extension Worker {
             if watched {
                 events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
             }
-            closeDescriptor(slots[i].server)
+            closeSocket(slots[i].server, reset: false)
             slots[i].server = -1
         }
         if slots[i].node >= 0 {

@@ -62,6 +62,9 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Whether new connections start on the ring copy mover. False with epoll, and with io_uring in splice mode
     /// (polls and direct calls), so not a test of the engine.
     @inline(__always) var movesByRingCopy: Bool { ringCopy != nil }
+    /// The socket calls that go on the ring instead of being system calls (`RingSocketCalls`: io_uring engine, where
+    /// the kernel has them); nil with epoll, or where the kernel runs none of them as requests.
+    let socketCalls: RingSocketCalls?
     /// `--log-connections`: where ended connections' records go; nil when off.
     let connectionLog: ConnectionLogRing?
     /// `--mirror-partyinfo`: nil unless the plan mirrors a service.
@@ -97,6 +100,14 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             )
         } else {
             ringCopy = nil
+        }
+        if let ring = events.requestRing, RingSocketCalls.support.contains(.close) {
+            socketCalls = RingSocketCalls(
+                ring: ring, support: RingSocketCalls.support,
+                nodeOptions: Socket.nodeOptions(userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
+            )
+        } else {
+            socketCalls = nil
         }
         try events.watchWake(wakeFd)
         for (i, fd) in listeners.enumerated() where fd >= 0 {

@@ -139,8 +139,14 @@ public enum Socket {
     /// Closes with a reset instead of a FIN (SO_LINGER {1, 0}, then close).
     @inline(__always)
     public static func closeWithReset(_ fd: Int32) {
-        _ = cshims_set_linger_zero(fd)
+        resetOnClose(fd)
         closeDescriptor(fd)
+    }
+
+    /// SO_LINGER {1, 0}: the socket's close will send a reset instead of a FIN.
+    @inline(__always)
+    public static func resetOnClose(_ fd: Int32) {
+        _ = cshims_set_linger_zero(fd)
     }
 
     /// Whether bytes were received that nobody read (closing such a socket sends a reset, not a FIN).
@@ -179,6 +185,41 @@ public enum Socket {
             _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPINTVL, Int32(keepaliveIntervalSeconds))
             _ = cshims_set_int_option(fd, CSHIMS_IPPROTO_TCP, CSHIMS_TCP_KEEPCNT, Int32(keepaliveProbes))
         }
+    }
+
+    /// One integer socket option.
+    public struct IntOption: Equatable, Sendable {
+        public let level: Int32
+        public let name: Int32
+        public let value: Int32
+
+        /// TCP_KEEPCNT.
+        public static func keepaliveCount(_ value: Int32) -> IntOption {
+            IntOption(level: CSHIMS_IPPROTO_TCP, name: CSHIMS_TCP_KEEPCNT, value: value)
+        }
+    }
+
+    /// What a node socket gets, as a list: TCP_NODELAY (what `connect(_:to:noDelay:)` sets) and what `bound`
+    /// sets, in the same order and with the same values. For the io_uring engine, which queues them as requests
+    /// (`RingSocketCalls`); epoll makes the calls directly. `nodeOptionsMatchBound` (LBSystemTests) checks the two
+    /// agree.
+    public static func nodeOptions(userTimeoutMs: Int, keepaliveIdleSeconds: Int) -> [IntOption] {
+        var options = [IntOption(level: CSHIMS_IPPROTO_TCP, name: CSHIMS_TCP_NODELAY, value: 1)]
+        let userTimeout = effectiveUserTimeoutMs(configured: userTimeoutMs, keepaliveIdleSeconds: keepaliveIdleSeconds)
+        if userTimeout > 0 { options.append(IntOption(level: CSHIMS_IPPROTO_TCP, name: CSHIMS_TCP_USER_TIMEOUT, value: Int32(userTimeout))) }
+        if keepaliveIdleSeconds > 0 {
+            options.append(IntOption(level: CSHIMS_SOL_SOCKET, name: CSHIMS_SO_KEEPALIVE, value: 1))
+            options.append(IntOption(level: CSHIMS_IPPROTO_TCP, name: CSHIMS_TCP_KEEPIDLE, value: Int32(keepaliveIdleSeconds)))
+            options.append(IntOption(level: CSHIMS_IPPROTO_TCP, name: CSHIMS_TCP_KEEPINTVL, value: Int32(keepaliveIntervalSeconds)))
+            options.append(.keepaliveCount(Int32(keepaliveProbes)))
+        }
+        return options
+    }
+
+    /// Reads an integer option (for tests and the io_uring probe); nil when getsockopt fails.
+    public static func intOption(_ fd: Int32, level: Int32, name: Int32) -> Int32? {
+        var value: Int32 = 0
+        return cshims_get_int_option(fd, level, name, &value) == 0 ? value : nil
     }
 
     /// Reads TCP_NODELAY (for tests).

@@ -1,0 +1,122 @@
+import Glibc
+import LBEngine
+@testable import LBForwarding
+import LBSystem
+import LBTestSupport
+import Testing
+
+/// The socket calls the io_uring engine queues on its ring instead of making them (`RingSocketCalls`): which the
+/// probe finds, what the worker uses of them, and that each does on a real socket what its system call does.
+@Suite("ring socket calls")
+struct RingSocketCallsTests {
+    typealias Support = RingSocketCalls.Support
+
+    @Test("setsockopt rides the ring only with close (a queued request must not outlive its number)")
+    func effectiveNeedsClose() {
+        #expect(Support.all.effective == .all)
+        #expect(Support([.close]).effective == [.close])
+        #expect(Support([.setOptions]).effective == [])
+        #expect(Support([]).effective == [])
+    }
+
+    @Test("the test hook's list names the calls; unknown names and spaces are ignored")
+    func namedCalls() {
+        #expect(Support.named("setsockopt,close") == .all)
+        #expect(Support.named("setsockopt, close") == .all)
+        #expect(Support.named("close") == [.close])
+        #expect(Support.named("") == [])
+        #expect(Support.named("accept,shutdown") == [])
+        #expect("\(Support.all)" == "setsockopt, close")
+        #expect("\(Support([.close]))" == "close")
+        #expect("\(Support([]))" == "none")
+    }
+
+    @Test("the probe finds each call on a kernel that has it (close 5.6, setsockopt 6.7)")
+    func probeFindsWhatTheKernelHas() throws {
+        let found = RingSocketCalls.probe()
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        try #require(parts.count == 2, "kernel release \(release)")
+        let version = parts[0] * 100 + parts[1]
+        #expect(found.contains(.close) == (version >= 506), "found \(found) on \(release)")
+        #expect(found.contains(.setOptions) == (version >= 607), "found \(found) on \(release)")
+    }
+
+    /// A connected TCP pair on loopback: (client, accepted server side), both non-blocking.
+    private func tcpPair(noDelay: Bool = true) throws -> (Int32, Int32) {
+        let listener = try Socket.listen(on: SocketAddress(ipLiteral: "127.0.0.1", port: 0)!, reusePort: false, noDelay: false)
+        defer { closeDescriptor(listener) }
+        let (client, _) = try Socket.connect(
+            to: SocketAddress(ipLiteral: "127.0.0.1", port: Socket.localPort(listener))!, noDelay: noDelay
+        )
+        var server: Int32 = -1
+        let accepted = eventually {
+            if case .done(let fd) = Socket.accept(listener) { server = Int32(fd) }
+            return server >= 0
+        }
+        try #require(accepted)
+        return (client, server)
+    }
+
+    private func options(of fd: Int32, _ list: [Socket.IntOption]) -> [Int32?] {
+        list.map { Socket.intOption(fd, level: $0.level, name: $0.name) }
+    }
+
+    @Test(
+        "a node socket gets the same options from the ring's requests as from the direct calls",
+        arguments: [(10_000, 30), (0, 30), (2_000, 0), (0, 0)]
+    )
+    func ringOptionsMatchDirectCalls(userTimeoutMs: Int, keepaliveIdleSeconds: Int) throws {
+        try #require(RingSocketCalls.probe().contains(.setOptions), "this kernel has no setsockopt on the ring")
+        let list = Socket.nodeOptions(userTimeoutMs: userTimeoutMs, keepaliveIdleSeconds: keepaliveIdleSeconds)
+        // What epoll's path sets: TCP_NODELAY in connect, the rest in `bound`.
+        let (direct, directPeer) = try tcpPair(noDelay: true)
+        defer { closeDescriptor(direct); closeDescriptor(directPeer) }
+        Socket.bound(direct, userTimeoutMs: userTimeoutMs, keepaliveIdleSeconds: keepaliveIdleSeconds)
+        #expect(options(of: direct, list) == list.map(\.value), "the list says what the direct calls set")
+
+        let (queued, queuedPeer) = try tcpPair(noDelay: false)
+        defer { closeDescriptor(queued); closeDescriptor(queuedPeer) }
+        let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
+        let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: list)
+        let before = options(of: queued, list)
+        calls.setNodeOptions(queued)
+        #expect(options(of: queued, list) == before, "nothing happens before the requests are submitted")
+        ring.submitAndWait(timeoutMilliseconds: 0)
+        #expect(options(of: queued, list) == list.map(\.value))
+        var failures = 0
+        _ = ring.reap { _, _, _ in failures += 1 }
+        #expect(failures == 0, "a request that succeeds posts no completion")
+    }
+
+    @Test("a close on the ring keeps the number taken until it is submitted, then frees it")
+    func closeOnTheRing() throws {
+        try #require(RingSocketCalls.probe().contains(.close), "this kernel has no close on the ring")
+        let (client, server) = try tcpPair()
+        defer { closeDescriptor(server) }
+        let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
+        let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [])
+        #expect(!calls.submitClosed(), "nothing queued, nothing to submit")
+        calls.close(client, reset: false)
+        #expect(fcntl(client, F_GETFD) >= 0, "still open while queued")
+        #expect(calls.submitClosed(), "the queued close is submitted")
+        #expect(!calls.submitClosed(), "once")
+        var byte: UInt8 = 0
+        #expect(eventually { read(server, &byte, 1) == 0 }, "the peer sees the FIN")
+    }
+
+    @Test("a reset close on the ring sends a reset, not a FIN")
+    func resetOnTheRing() throws {
+        try #require(RingSocketCalls.probe().contains(.close), "this kernel has no close on the ring")
+        let (client, server) = try tcpPair()
+        defer { closeDescriptor(server) }
+        let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
+        let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [])
+        calls.close(client, reset: true)
+        ring.submitAndWait(timeoutMilliseconds: 0)
+        var byte: UInt8 = 0
+        #expect(eventually { read(server, &byte, 1) == -1 && errno == ECONNRESET })
+    }
+}
