@@ -12,20 +12,6 @@ struct RingEventsTests {
         return nil
     }
 
-    /// A connected TCP pair on loopback: (client, accepted server side), both non-blocking.
-    private func tcpPair() throws -> (Int32, Int32) {
-        let listener = try Socket.listen(on: SocketAddress(ipLiteral: "127.0.0.1", port: 0)!, reusePort: false)
-        defer { closeDescriptor(listener) }
-        let (client, _) = try Socket.connect(to: SocketAddress(ipLiteral: "127.0.0.1", port: Socket.localPort(listener))!)
-        var server: Int32 = -1
-        let accepted = eventually {
-            if case .done(let fd) = Socket.accept(listener) { server = Int32(fd) }
-            return server >= 0
-        }
-        try #require(accepted)
-        return (client, server)
-    }
-
     /// Whether `fd` reads end of stream (or a reset) within `seconds`, the event source turning meanwhile as a
     /// worker's loop would.
     private func peerSeesEnd(_ fd: Int32, within seconds: Double, turning events: RingEvents) -> Bool {
@@ -54,7 +40,7 @@ struct RingEventsTests {
     func unwatchReleasesSocket(sameSubmission: Bool) throws {
         let events = try RingEvents(flags: try #require(Self.ringFlags), capacity: 16, listeners: 0)
         events.begin()
-        let (client, server) = try tcpPair()
+        let (client, server) = try loopbackPair()
         defer { closeDescriptor(client) }
         var request = Array("GET / HTTP/1.1\r\n\r\n".utf8)
         func send() {

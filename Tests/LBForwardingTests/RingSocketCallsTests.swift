@@ -44,22 +44,6 @@ struct RingSocketCallsTests {
         #expect(found.contains(.setOptions) == (version >= 607), "found \(found) on \(release)")
     }
 
-    /// A connected TCP pair on loopback: (client, accepted server side), both non-blocking.
-    private func tcpPair(noDelay: Bool = true) throws -> (Int32, Int32) {
-        let listener = try Socket.listen(on: SocketAddress(ipLiteral: "127.0.0.1", port: 0)!, reusePort: false, noDelay: false)
-        defer { closeDescriptor(listener) }
-        let (client, _) = try Socket.connect(
-            to: SocketAddress(ipLiteral: "127.0.0.1", port: Socket.localPort(listener))!, noDelay: noDelay
-        )
-        var server: Int32 = -1
-        let accepted = eventually {
-            if case .done(let fd) = Socket.accept(listener) { server = Int32(fd) }
-            return server >= 0
-        }
-        try #require(accepted)
-        return (client, server)
-    }
-
     private func options(of fd: Int32, _ list: [Socket.IntOption]) -> [Int32?] {
         list.map { Socket.intOption(fd, level: $0.level, name: $0.name) }
     }
@@ -72,12 +56,12 @@ struct RingSocketCallsTests {
         try #require(RingSocketCalls.probe().contains(.setOptions), "this kernel has no setsockopt on the ring")
         let list = Socket.nodeOptions(userTimeoutMs: userTimeoutMs, keepaliveIdleSeconds: keepaliveIdleSeconds)
         // What epoll's path sets: TCP_NODELAY in connect, the rest in `bound`.
-        let (direct, directPeer) = try tcpPair(noDelay: true)
+        let (direct, directPeer) = try loopbackPair(clientNoDelay: true, serverNoDelay: false)
         defer { closeDescriptor(direct); closeDescriptor(directPeer) }
         Socket.bound(direct, userTimeoutMs: userTimeoutMs, keepaliveIdleSeconds: keepaliveIdleSeconds)
         #expect(options(of: direct, list) == list.map(\.value), "the list says what the direct calls set")
 
-        let (queued, queuedPeer) = try tcpPair(noDelay: false)
+        let (queued, queuedPeer) = try loopbackPair(clientNoDelay: false, serverNoDelay: false)
         defer { closeDescriptor(queued); closeDescriptor(queuedPeer) }
         let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
         let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: list)
@@ -94,7 +78,7 @@ struct RingSocketCallsTests {
     @Test("a close on the ring keeps the number taken until it is submitted, then frees it")
     func closeOnTheRing() throws {
         try #require(RingSocketCalls.probe().contains(.close), "this kernel has no close on the ring")
-        let (client, server) = try tcpPair()
+        let (client, server) = try loopbackPair(serverNoDelay: false)
         defer { closeDescriptor(server) }
         let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
         let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [])
@@ -110,7 +94,7 @@ struct RingSocketCallsTests {
     @Test("a reset close on the ring sends a reset, not a FIN")
     func resetOnTheRing() throws {
         try #require(RingSocketCalls.probe().contains(.close), "this kernel has no close on the ring")
-        let (client, server) = try tcpPair()
+        let (client, server) = try loopbackPair(serverNoDelay: false)
         defer { closeDescriptor(server) }
         let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
         let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [])

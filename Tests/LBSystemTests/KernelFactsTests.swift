@@ -6,23 +6,9 @@ import Testing
 /// The kernel behaviour the data path is built on, checked against the real kernel.
 @Suite("kernel facts")
 struct KernelFactsTests {
-    /// A connected TCP pair on loopback: (client, accepted server side), both non-blocking.
-    private func tcpPair() throws -> (Int32, Int32) {
-        let listener = try Socket.listen(on: SocketAddress(ipLiteral: "127.0.0.1", port: 0)!, reusePort: false)
-        defer { closeDescriptor(listener) }
-        let (client, _) = try Socket.connect(to: SocketAddress(ipLiteral: "127.0.0.1", port: Socket.localPort(listener))!)
-        var server: Int32 = -1
-        let accepted = eventually {
-            if case .done(let fd) = Socket.accept(listener) { server = Int32(fd) }
-            return server >= 0
-        }
-        try #require(accepted)
-        return (client, server)
-    }
-
     @Test("splice's EAGAIN can mean 'pipe full by slots' while the socket still holds data")
     func eagainIsAmbiguous() throws {
-        let (client, server) = try tcpPair()
+        let (client, server) = try loopbackPair()
         defer { closeDescriptor(client); closeDescriptor(server) }
         // 64 segments of 100 bytes, each its own skb (TCP_NODELAY, written one by one).
         var segment = [UInt8](repeating: 0x5A, count: 100)
@@ -71,7 +57,7 @@ struct KernelFactsTests {
 
     @Test("end of stream from splice is 0, after every byte before the FIN")
     func spliceEndOfStream() throws {
-        let (client, server) = try tcpPair()
+        let (client, server) = try loopbackPair()
         defer { closeDescriptor(server) }
         var bytes = [UInt8](repeating: 1, count: 1000)
         _ = bytes.withUnsafeMutableBytes { Socket.write(client, from: $0.baseAddress!, count: 1000) }
