@@ -93,14 +93,6 @@ int cshims_ring_poll_once(cshims_ring *r, int fd, uint32_t mask, uint64_t user_d
     return 0;
 }
 
-int cshims_ring_poll_remove(cshims_ring *r, uint64_t target, uint64_t user_data) {
-    struct io_uring_sqe *sqe = sqe_of(r);
-    if (!sqe) return -EBUSY;
-    io_uring_prep_poll_remove(sqe, target);
-    io_uring_sqe_set_data64(sqe, user_data);
-    return 0;
-}
-
 int cshims_ring_cancel(cshims_ring *r, uint64_t target, uint64_t user_data) {
     struct io_uring_sqe *sqe = sqe_of(r);
     if (!sqe) return -EBUSY;

@@ -144,7 +144,6 @@ int cshims_ring_register_ring_fd(cshims_ring *ring);
 int cshims_ring_accept(cshims_ring *ring, int fd, uint64_t user_data);
 int cshims_ring_poll_multishot(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
 int cshims_ring_poll_once(cshims_ring *ring, int fd, uint32_t mask, uint64_t user_data);
-int cshims_ring_poll_remove(cshims_ring *ring, uint64_t target, uint64_t user_data);
 int cshims_ring_cancel(cshims_ring *ring, uint64_t target, uint64_t user_data);
 /// Cancels every request carrying `target` (IORING_ASYNC_CANCEL_ALL), not only the first found.
 int cshims_ring_cancel_all(cshims_ring *ring, uint64_t target, uint64_t user_data);

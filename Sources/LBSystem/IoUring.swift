@@ -127,13 +127,8 @@ public final class IoUring {
         ensureQueued(cshims_ring_poll_once(ring, fd, mask, userData))
     }
 
-    /// Queues the removal of the poll request carrying `target`.
-    @inline(__always)
-    public func preparePollRemove(_ target: UInt64, userData: UInt64) {
-        ensureQueued(cshims_ring_poll_remove(ring, target, userData))
-    }
-
-    /// Queues the cancellation of the request carrying `target` (any kind, accept included).
+    /// Queues the cancellation of the request carrying `target` (any kind, accept included). For a poll too:
+    /// IORING_OP_POLL_REMOVE is not offered, as it refuses a poll whose wake-up is queued (`RingEvents.unwatch`).
     @inline(__always)
     public func prepareCancel(_ target: UInt64, userData: UInt64) {
         ensureQueued(cshims_ring_cancel(ring, target, userData))
