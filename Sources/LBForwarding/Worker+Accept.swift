@@ -155,7 +155,7 @@ extension Worker {
         }
         guard let i = slots.allocate() else {
             giveBackConnectionCount()
-            closeDescriptor(client)
+            closeSocket(client, reset: false)
             pauseForLimit()
             return
         }
@@ -172,7 +172,7 @@ extension Worker {
             // The ring copy mover learns of the client's bytes and hang-ups from its recv requests.
             if !movesByRingCopy { try events.watch(client, token: token) }
         } catch {
-            closeDescriptor(client)
+            closeSocket(client, reset: false)
             slots[i].client = -1
             releaseSlot(i)
             return
@@ -185,7 +185,7 @@ extension Worker {
     private func admits(_ client: Int32, _ allow: [AddressRange], service: Int) -> Bool {
         let peer = SocketAddress.peer(of: client)
         if let peer, allow.contains(where: { $0.contains(peer) }) { return true }
-        closeDescriptor(client)
+        closeSocket(client, reset: false)
         counters.refusedByAllowlist.bump()
         refusedSinceNotice += 1
         if now - refusalNoticeAt >= Self.refusalNoticeMs {

@@ -120,7 +120,7 @@ extension Worker {
     /// On stop: every connection and listener closed, every descriptor returned.
     func closeEverything() {
         closeListeners()
-        for client in waitingClients { closeDescriptor(client.fd) }
+        for client in waitingClients { closeSocket(client.fd, reset: false) }
         waitingClients.removeAll()
         for i in 0..<Int32(slots.capacity) where slots[i].phase != .free {
             advance(i, .cut(reset: false))
