@@ -158,6 +158,14 @@ int cshims_ring_close(cshims_ring *r, int fd, uint64_t user_data) {
     return 0;
 }
 
+int cshims_ring_connect(cshims_ring *r, int fd, const struct sockaddr *addr, socklen_t len, uint64_t user_data) {
+    struct io_uring_sqe *sqe = sqe_of(r);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_connect(sqe, fd, addr, len);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 struct cshims_buffer_ring {
     struct io_uring_buf_ring *br;
     unsigned entries;

@@ -159,6 +159,8 @@ int cshims_ring_setsockopt(cshims_ring *ring, int fd, int level, int name, const
                            uint64_t user_data);
 /// close(fd) as IORING_OP_CLOSE (Linux 5.6): the descriptor number stays taken until it is submitted.
 int cshims_ring_close(cshims_ring *ring, int fd, uint64_t user_data);
+/* IORING_OP_CONNECT (Linux 5.5): the kernel copies the address when the request is submitted. */
+int cshims_ring_connect(cshims_ring *ring, int fd, const struct sockaddr *addr, socklen_t len, uint64_t user_data);
 
 /// A provided-buffer ring (struct io_uring_buf_ring and its registration) behind an opaque pointer.
 typedef struct cshims_buffer_ring cshims_buffer_ring;

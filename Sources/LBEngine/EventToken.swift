@@ -4,7 +4,7 @@
 /// closed and reused by a new connection gets a new generation, so an event still queued for its
 /// predecessor is recognised as stale and dropped. Listeners and the wake-up descriptor use reserved indices.
 ///
-/// Layout: bits 0-31 slot field (for a connection: bits 0-23 the slot index, bits 24-25 the `Operation`),
+/// Layout: bits 0-31 slot field (for a connection: bits 0-23 the slot index, bits 24-26 the `Operation`),
 /// bits 32-62 generation, bit 63 `Side`.
 @frozen
 public struct EventToken: Equatable, Sendable {
@@ -19,6 +19,8 @@ public struct EventToken: Equatable, Sendable {
         case send = 2
         /// A one-shot poll for a direction that reads into a buffer of its own while the provided buffers are out.
         case readable = 3
+        /// The node socket's connect (IORING_OP_CONNECT, `RingSocketCalls`).
+        case connect = 4
     }
 
     public let raw: UInt64
@@ -51,7 +53,7 @@ public struct EventToken: Equatable, Sendable {
         slot >= Self.listenerBase && slot < UInt32.max - 1 ? Int(slot - Self.listenerBase) : nil
     }
 
-    /// io_uring requests on a connection other than its poll carry which one in bits 24-25 of the slot field
+    /// io_uring requests on a connection other than its poll carry which one in bits 24-26 of the slot field
     /// (slot indices stay below 2^24).
     @inline(__always)
     public init(slot: UInt32, generation: UInt32, side: Side, operation: Operation) {
@@ -60,11 +62,12 @@ public struct EventToken: Equatable, Sendable {
 
     /// The request a connection token names (`.poll` for its socket's poll).
     @inline(__always) public var operation: Operation {
-        switch (slot >> 24) & 3 {
+        switch (slot >> 24) & 7 {
         case 0: .poll
         case 1: .receive
         case 2: .send
-        default: .readable
+        case 3: .readable
+        default: .connect
         }
     }
 

@@ -2,10 +2,12 @@ import Glibc
 public import LBSystem
 
 /// A connection's socket calls as requests on the worker's ring instead of system calls (io_uring engine, where
-/// the kernel has them): the node socket's options (six setsockopt calls with the defaults) and the closes of
-/// both sockets. They go to the kernel in the worker's one io_uring_enter per turn, in the order they were
-/// queued, each run inline there, and post a completion only when they fail (`EventToken.ignored`: nothing to do
-/// about a failed option or close, as with the direct calls, whose results are not read either).
+/// the kernel has them): the node socket's options (six setsockopt calls with the defaults), its connect, and the
+/// closes of both sockets. They go to the kernel in the worker's one io_uring_enter per turn, in the order they
+/// were queued. The options and closes run inline there and post a completion only when they fail
+/// (`EventToken.ignored`: nothing to do about a failed option or close, as with the direct calls, whose results
+/// are not read either). The connect posts its outcome, which stands in for the poll that watched a connect made
+/// by a system call (with the ring copy mover; splice mode keeps the system call and the poll).
 ///
 /// Order is what makes this safe: a request that names a descriptor must reach the kernel before the number can
 /// be another socket's. A close queued after it on the same ring keeps the number taken until then. So
@@ -25,13 +27,15 @@ public final class RingSocketCalls {
         public static let close = Support(rawValue: 1)
         /// IORING_OP_URING_CMD with SOCKET_URING_OP_SETSOCKOPT (Linux 6.7).
         public static let setOptions = Support(rawValue: 2)
-        public static let all: Support = [.close, .setOptions]
+        /// IORING_OP_CONNECT (Linux 5.5).
+        public static let connect = Support(rawValue: 4)
+        public static let all: Support = [.close, .setOptions, .connect]
 
         /// The names the log and `TESSERA_LB_TEST_RING_WITHOUT` use.
-        public static let names: [(Support, String)] = [(.setOptions, "setsockopt"), (.close, "close")]
+        public static let names: [(Support, String)] = [(.setOptions, "setsockopt"), (.close, "close"), (.connect, "connect")]
 
-        /// What the worker uses of what the kernel has: setsockopt only with close (see the type's comment:
-        /// without it, a queued request could reach a descriptor that took a closed socket's number).
+        /// What the worker uses of what the kernel has: setsockopt and connect only with close (see the type's
+        /// comment: without it, a queued request could reach a descriptor that took a closed socket's number).
         public var effective: Support { contains(.close) ? self : [] }
 
         public var description: String {
@@ -62,23 +66,54 @@ public final class RingSocketCalls {
 
     public let ring: IoUring
     public let setsOptions: Bool
+    /// Whether node connects go on the ring (`connect`): the caller then learns the outcome from the request's
+    /// completion instead of a poll.
+    public let connects: Bool
     /// The node socket options (`Socket.nodeOptions`) and their values, which the kernel reads when the requests
     /// are submitted: they stay here, unchanged, while the ring lives.
     private let options: [Socket.IntOption]
     private let values: UnsafeMutablePointer<Int32>
+    /// The addresses `connect` names by index, as the kernel reads them (a `sockaddr` each, `addressStride` bytes
+    /// apart), and their lengths: they stay here, unchanged, while the ring lives.
+    private let addresses: UnsafeMutableRawPointer
+    private let addressLengths: [UInt32]
+    private static var addressStride: Int { MemoryLayout<sockaddr_storage>.stride }
     /// Closes were queued since the last `submitClosed`.
     private var closesQueued = false
 
-    public init(ring: IoUring, support: Support, nodeOptions: [Socket.IntOption]) {
+    /// - Parameter connectAddresses: the addresses `connect(_:to:userData:)` connects to, by their index here.
+    public init(ring: IoUring, support: Support, nodeOptions: [Socket.IntOption], connectAddresses: [SocketAddress] = []) {
         self.ring = ring
         setsOptions = support.contains(.setOptions)
+        connects = support.contains(.connect)
         options = nodeOptions
         values = .allocate(capacity: max(1, nodeOptions.count))
         for (k, option) in nodeOptions.enumerated() { values[k] = option.value }
+        let table = UnsafeMutableRawPointer.allocate(byteCount: max(1, connectAddresses.count) * Self.addressStride, alignment: 16)
+        var lengths: [UInt32] = []
+        for (k, address) in connectAddresses.enumerated() {
+            address.withSockAddr { sockaddr, length in
+                (table + k * Self.addressStride).copyMemory(from: sockaddr, byteCount: Int(length))
+                lengths.append(UInt32(length))
+            }
+        }
+        addresses = table
+        addressLengths = lengths
     }
 
     deinit {
         values.deallocate()
+        addresses.deallocate()
+    }
+
+    /// Queues connect(fd) to the address at `addressIndex` of `connectAddresses` (with `connects`). Its completion
+    /// carries `userData` and the outcome: 0 connected, else -errno. Until it completes the request holds the
+    /// socket, so a connection given up earlier cancels it (by `userData`) before closing the socket.
+    @inline(__always)
+    public func connect(_ fd: Int32, to addressIndex: Int, userData: UInt64) {
+        ring.prepareConnect(
+            fd, to: addresses + addressIndex * Self.addressStride, length: addressLengths[addressIndex], userData: userData
+        )
     }
 
     /// Queues the node socket's options (with `setsOptions`).
@@ -130,6 +165,22 @@ public final class RingSocketCalls {
         ring.prepareSetOption(socket, level: option.level, name: option.name, value: value, length: 4, userData: 1)
         if submitWithoutFailure(ring), Socket.intOption(socket, level: option.level, name: option.name) == option.value {
             found.insert(.setOptions)
+        }
+        // connect: to a listener of our own on loopback, and the completion says connected.
+        if let listener = try? Socket.listen(on: SocketAddress(ipLiteral: "127.0.0.1", port: 0)!, reusePort: false, backlog: 1) {
+            defer { closeDescriptor(listener) }
+            let client = Socket.openStream(family: .ipv4)
+            if client >= 0 {
+                defer { closeDescriptor(client) }
+                let target = SocketAddress(ipLiteral: "127.0.0.1", port: Socket.localPort(listener))!
+                var outcome: Int32 = 1
+                target.withSockAddr { address, length in
+                    ring.prepareConnect(client, to: address, length: UInt32(length), userData: 3)
+                    ring.submitAndWait(timeoutMilliseconds: 1_000)
+                }
+                _ = ring.reap { userData, result, _ in if userData == 3 { outcome = result } }
+                if outcome == 0 { found.insert(.connect) }
+            }
         }
         // close: the descriptor is gone (or, if another thread took its number at once, it is another file).
         if let scratch = try? EventFd.make() {

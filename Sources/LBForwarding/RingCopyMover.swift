@@ -74,10 +74,13 @@ final class RingCopyMover<Events: EventSource>: ByteMover {
     func id(ofOwn index: Int32) -> Int32 { Int32(provided) + index }
 
 
-    /// The node connection is up: the node's poll goes, and a multishot recv is armed on each side.
+    /// The node connection is up: the node's poll goes (none when the connect was a ring request), and a
+    /// multishot recv is armed on each side.
     func begin(_ i: Int32, in w: Worker<Events>) {
         slots[i].ringCopy = true
-        w.events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
+        if !w.connectsOnRing {
+            w.events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
+        }
         armReceive(i, side: .client, in: w)
         armReceive(i, side: .node, in: w)
     }
@@ -101,6 +104,7 @@ final class RingCopyMover<Events: EventSource>: ByteMover {
         case .receive: received(i, side: side, result: result, flags: flags, in: w)
         case .send: sent(i, side: side, result: result, in: w)
         case .readable, .poll: sourceReadable(i, side: side, result: result, in: w)
+        case .connect: return  // the worker's (`Worker.ringConnectCompleted`), never routed here
         }
         // Auto's hand-over to splice, the one place it happens: once the last request of a connection moving to
         // splice is in (a completion that leaves one armed, or one of a connection already ended, does nothing).

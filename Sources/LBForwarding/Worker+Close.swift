@@ -71,7 +71,10 @@ extension Worker {
         if slots[i].client >= 0 && polls(i, side: .client) {
             events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: .client))
         }
-        if slots[i].server >= 0 && polls(i, side: .node) {
+        if slots[i].server >= 0 && slots[i].phase == .connecting && connectsOnRing {
+            // Its connect request holds the socket until it completes or is cancelled.
+            unwatchConnectingNode(i)
+        } else if slots[i].server >= 0 && polls(i, side: .node) {
             events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: .node))
         }
         closeSocket(slots[i].client, reset: reset)

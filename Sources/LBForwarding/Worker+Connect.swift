@@ -38,6 +38,22 @@ extension Worker {
                     break
                 }
             }
+            if connectsOnRing, let socketCalls {
+                // Options first: the ring runs requests in the order queued, so the connect's SYN carries them.
+                if socketCalls.setsOptions {
+                    socketCalls.setNodeOptions(fd)
+                } else {
+                    Socket.setNoDelay(fd)
+                    Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
+                }
+                socketCalls.connect(fd, to: connectAddressBase[serviceIndex] + node, userData: connectToken(i).raw)
+                slots[i].server = fd
+                slots[i].node = Int32(node)
+                state.activeConnections.add(1, ordering: .relaxed)
+                slots[i].deadline = now + plan.connectTimeoutMs
+                slots.append(i, to: &slots.connecting)
+                return
+            }
             do {
                 let connected: Bool
                 if let socketCalls, socketCalls.setsOptions {
@@ -76,6 +92,33 @@ extension Worker {
         }
         counters.noNode.bump()
         advance(i, .noNode)
+    }
+
+    /// The token of a connection's connect request (`connectsOnRing`).
+    @inline(__always)
+    func connectToken(_ i: Int32) -> EventToken {
+        EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node, operation: .connect)
+    }
+
+    /// The completion of a node connect that went on the ring: 0 connected, else -errno (refused, reset, timed
+    /// out in the kernel). A connect given up meanwhile (our deadline, a close) was cancelled under an older
+    /// generation, so its completion never reaches here.
+    func ringConnectCompleted(_ i: Int32, result: Int32) {
+        guard slots[i].phase == .connecting else { return }
+        if result == 0 {
+            advance(i, .connected)
+        } else {
+            connectFailed(i, error: -result)
+        }
+    }
+
+    /// Ends what watches a node socket that is still connecting: its poll, or its connect request.
+    func unwatchConnectingNode(_ i: Int32) {
+        if connectsOnRing {
+            socketCalls?.ring.prepareCancel(connectToken(i).raw, userData: EventToken.ignored.raw)
+        } else {
+            events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
+        }
     }
 
     /// Readiness of a connection's socket (epoll, or an io_uring poll). While connecting only the node side
@@ -154,9 +197,7 @@ extension Worker {
     /// Closes the node socket of a connection that never got going.
     private func dropNodeSocket(_ i: Int32, watched: Bool) {
         if slots[i].server >= 0 {
-            if watched {
-                events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: slots[i].generation, side: .node))
-            }
+            if watched { unwatchConnectingNode(i) }
             closeSocket(slots[i].server, reset: false)
             slots[i].server = -1
         }

@@ -65,6 +65,11 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// The socket calls that go on the ring instead of being system calls (`RingSocketCalls`: io_uring engine, where
     /// the kernel has them); nil with epoll, or where the kernel runs none of them as requests.
     let socketCalls: RingSocketCalls?
+    /// Whether node connects are ring requests (`RingSocketCalls.connects`, for connections that start on the ring
+    /// copy mover): the connect's completion says connected or failed, and no poll watches the node socket.
+    let connectsOnRing: Bool
+    /// Where each service's node addresses start in `RingSocketCalls`' address table (service-major).
+    let connectAddressBase: [Int]
     /// `--log-connections`: where ended connections' records go; nil when off.
     let connectionLog: ConnectionLogRing?
     /// `--mirror-partyinfo`: nil unless the plan mirrors a service.
@@ -101,13 +106,24 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         } else {
             ringCopy = nil
         }
+        var base: [Int] = []
+        var addressCount = 0
+        for service in plan.services {
+            base.append(addressCount)
+            addressCount += service.nodeAddresses.count
+        }
+        connectAddressBase = base
         if let ring = events.requestRing, RingSocketCalls.support.contains(.close) {
-            socketCalls = RingSocketCalls(
+            let calls = RingSocketCalls(
                 ring: ring, support: RingSocketCalls.support,
-                nodeOptions: Socket.nodeOptions(userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
+                nodeOptions: Socket.nodeOptions(userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds),
+                connectAddresses: plan.services.flatMap(\.nodeAddresses)
             )
+            socketCalls = calls
+            connectsOnRing = calls.connects && plan.mode != .splice
         } else {
             socketCalls = nil
+            connectsOnRing = false
         }
         try events.watchWake(wakeFd)
         for (i, fd) in listeners.enumerated() where fd >= 0 {
@@ -190,8 +206,12 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
             counters.staleEvents.bump()
             return
         }
+        if token.operation == .connect {
+            ringConnectCompleted(i, result: result)
+            return
+        }
         if token.operation != .poll {
-            // Only the ring copy mover makes requests other than polls.
+            // Otherwise only the ring copy mover makes requests other than polls.
             ringCopy?.handle(i, side: token.side, operation: token.operation, result: result, flags: flags, in: self)
             return
         }
@@ -214,11 +234,12 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     }
 
     /// Whether a connection's socket on `side` is watched by a poll (or epoll): always with direct calls;
-    /// with the ring copy mover, the node's while connecting, and both once a bulk connection moved to splice.
+    /// with the ring copy mover, the node's while connecting (unless its connect is a ring request), and both once
+    /// a bulk connection moved to splice.
     @inline(__always)
     func polls(_ i: Int32, side: Side) -> Bool {
         switch slots[i].phase {
-        case .connecting: return !movesByRingCopy || side == .node
+        case .connecting: return !movesByRingCopy || (side == .node && !connectsOnRing)
         case .forwarding: return !slots[i].ringCopy
         case .free, .closing: return false
         }

@@ -163,6 +163,14 @@ public final class IoUring {
         ensureQueued(cshims_ring_close(ring, fd, userData))
     }
 
+    /// Queues connect(fd, address) (IORING_OP_CONNECT, Linux 5.5). Unlike the calls above it always posts a
+    /// completion: 0 when connected, else -errno (-ECONNREFUSED, -ETIMEDOUT, -ECANCELED...). The kernel copies the
+    /// `length` bytes at `address` when the request is submitted, so they must stay put until then.
+    @inline(__always)
+    public func prepareConnect(_ fd: Int32, to address: UnsafeRawPointer, length: UInt32, userData: UInt64) {
+        ensureQueued(cshims_ring_connect(ring, fd, address.assumingMemoryBound(to: sockaddr.self), length, userData))
+    }
+
     /// Requests queued and not yet submitted.
     @inline(__always)
     public var queued: UInt32 { cshims_ring_queued(ring) }

@@ -3,20 +3,20 @@ import LBStandIn
 import LBTestSupport
 import Testing
 
-/// The io_uring engine's node-socket options and closes as ring requests (`RingSocketCalls`): they are made that
-/// way where the kernel has them (fewer system calls, and no shutdown right before a close), the node socket ends
+/// The io_uring engine's node-socket options, connects and closes as ring requests (`RingSocketCalls`): they are made
+/// that way where the kernel has them (fewer system calls, and no shutdown right before a close), the node socket ends
 /// up with the same options either way, and `TESSERA_LB_TEST_RING_WITHOUT` (the probe's test hook) brings the
 /// system calls back.
 @Suite("io_uring socket calls", .serialized)
 struct RingSocketCallsProcessTests {
     /// The test hook that makes the probe treat every socket call as missing on the ring.
-    static let allAsSystemCalls = ["/usr/bin/env", "TESSERA_LB_TEST_RING_WITHOUT=setsockopt,close"]
+    static let allAsSystemCalls = ["/usr/bin/env", "TESSERA_LB_TEST_RING_WITHOUT=setsockopt,close,connect"]
 
     enum Variant: String, CaseIterable, CustomTestStringConvertible {
         case onTheRing, systemCalls
         var wrapper: [String] { self == .onTheRing ? [] : RingSocketCallsProcessTests.allAsSystemCalls }
         /// What the start-up line says of them.
-        var logged: String { self == .onTheRing ? "on the ring: setsockopt, close" : "on the ring: none" }
+        var logged: String { self == .onTheRing ? "on the ring: setsockopt, close, connect" : "on the ring: none" }
         var testDescription: String { rawValue }
     }
 
@@ -150,14 +150,16 @@ struct RingSocketCallsProcessTests {
         return counts
     }
 
-    @Test("on the ring, a new connection makes no setsockopt call and one shutdown; without it, six and two",
+    @Test("on the ring, a new connection makes no setsockopt or connect call and one shutdown; without it, six, one and two",
           .timeLimit(.minutes(2)))
     func fewerSystemCalls() throws {
-        let ring = try countedCalls(["setsockopt", "shutdown"], connections: 20, variant: .onTheRing)
-        let direct = try countedCalls(["setsockopt", "shutdown"], connections: 20, variant: .systemCalls)
+        let calls = ["setsockopt", "shutdown", "connect"]
+        let ring = try countedCalls(calls, connections: 20, variant: .onTheRing)
+        let direct = try countedCalls(calls, connections: 20, variant: .systemCalls)
         // 21 connections each: waitUntilListening's makes one more. Start-up sets options too (the listeners, the
         // probes), the same in both runs.
         #expect((direct["setsockopt"] ?? 0) - (ring["setsockopt"] ?? 0) == 6 * 21, "ring \(ring), direct \(direct)")
+        #expect((direct["connect"] ?? 0) - (ring["connect"] ?? 0) == 21, "ring \(ring), direct \(direct)")
         // The node's FIN is passed on by a shutdown; the client's, which ends the connection, by its close.
         #expect(ring["shutdown"] ?? 0 == 21, "ring \(ring)")
         #expect(direct["shutdown"] ?? 0 == 2 * 21, "direct \(direct)")

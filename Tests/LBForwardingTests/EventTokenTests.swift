@@ -38,7 +38,7 @@ struct EventTokenTests {
         #expect(EventToken.nextGeneration(after: 0x7FFF_FFFF) == 0)
     }
 
-    @Test("the operation rides in bits 24-25 of the slot field")
+    @Test("the operation rides in bits 24-26 of the slot field")
     func operations() {
         for operation in EventToken.Operation.allCases {
             let token = EventToken(slot: (1 << 24) - 1, generation: 99, side: .node, operation: operation)
@@ -49,7 +49,7 @@ struct EventTokenTests {
             #expect(token.listenerIndex == nil, "a request on a connection is not a listener")
             #expect(token != .wake && token != .ignored)
         }
-        #expect(Set(EventToken.Operation.allCases.map(\.rawValue)) == [0, 1, 2, 3], "four operations in two bits")
+        #expect(Set(EventToken.Operation.allCases.map(\.rawValue)) == [0, 1, 2, 3, 4], "five operations in three bits")
     }
 
     @Test("listener tokens name their listener; wake and ignored are neither listeners nor each other")
