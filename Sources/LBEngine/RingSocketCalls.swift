@@ -73,25 +73,35 @@ public final class RingSocketCalls {
     /// are submitted: they stay here, unchanged, while the ring lives.
     private let options: [Socket.IntOption]
     private let values: UnsafeMutablePointer<Int32>
-    /// The addresses `connect` names by index, as the kernel reads them (a `sockaddr` each, `addressStride` bytes
-    /// apart), and their lengths: they stay here, unchanged, while the ring lives.
+    /// The addresses `connect` names by service and node, as the kernel reads them (a `sockaddr` each,
+    /// `addressStride` bytes apart, service-major), their lengths, and where each service's start: they stay here,
+    /// unchanged, while the ring lives.
     private let addresses: UnsafeMutableRawPointer
     private let addressLengths: [UInt32]
+    private let serviceStart: [Int]
     private static var addressStride: Int { MemoryLayout<sockaddr_storage>.stride }
     /// Closes were queued since the last `submitClosed`.
     private var closesQueued = false
 
-    /// - Parameter connectAddresses: the addresses `connect(_:to:userData:)` connects to, by their index here.
-    public init(ring: IoUring, support: Support, nodeOptions: [Socket.IntOption], connectAddresses: [SocketAddress] = []) {
+    /// - Parameter connectAddresses: per service, its node addresses: what `connect(_:service:node:userData:)`
+    ///   connects to.
+    public init(ring: IoUring, support: Support, nodeOptions: [Socket.IntOption], connectAddresses: [[SocketAddress]] = []) {
         self.ring = ring
         setsOptions = support.contains(.setOptions)
         connects = support.contains(.connect)
         options = nodeOptions
         values = .allocate(capacity: max(1, nodeOptions.count))
         for (k, option) in nodeOptions.enumerated() { values[k] = option.value }
-        let table = UnsafeMutableRawPointer.allocate(byteCount: max(1, connectAddresses.count) * Self.addressStride, alignment: 16)
+        var starts: [Int] = []
+        var count = 0
+        for service in connectAddresses {
+            starts.append(count)
+            count += service.count
+        }
+        let flat = connectAddresses.flatMap { $0 }
+        let table = UnsafeMutableRawPointer.allocate(byteCount: max(1, flat.count) * Self.addressStride, alignment: 16)
         var lengths: [UInt32] = []
-        for (k, address) in connectAddresses.enumerated() {
+        for (k, address) in flat.enumerated() {
             address.withSockAddr { sockaddr, length in
                 (table + k * Self.addressStride).copyMemory(from: sockaddr, byteCount: Int(length))
                 lengths.append(UInt32(length))
@@ -99,6 +109,7 @@ public final class RingSocketCalls {
         }
         addresses = table
         addressLengths = lengths
+        serviceStart = starts
     }
 
     deinit {
@@ -106,14 +117,13 @@ public final class RingSocketCalls {
         addresses.deallocate()
     }
 
-    /// Queues connect(fd) to the address at `addressIndex` of `connectAddresses` (with `connects`). Its completion
-    /// carries `userData` and the outcome: 0 connected, else -errno. Until it completes the request holds the
-    /// socket, so a connection given up earlier cancels it (by `userData`) before closing the socket.
+    /// Queues connect(fd) to node `node` of service `service` in `connectAddresses` (with `connects`). Its
+    /// completion carries `userData` and the outcome: 0 connected, else -errno. Until it completes the request holds
+    /// the socket, so a connection given up earlier cancels it (by `userData`) before closing the socket.
     @inline(__always)
-    public func connect(_ fd: Int32, to addressIndex: Int, userData: UInt64) {
-        ring.prepareConnect(
-            fd, to: addresses + addressIndex * Self.addressStride, length: addressLengths[addressIndex], userData: userData
-        )
+    public func connect(_ fd: Int32, service: Int, node: Int, userData: UInt64) {
+        let k = serviceStart[service] + node
+        ring.prepareConnect(fd, to: addresses + k * Self.addressStride, length: addressLengths[k], userData: userData)
     }
 
     /// Queues the node socket's options (with `setsOptions`).

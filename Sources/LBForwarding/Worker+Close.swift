@@ -71,8 +71,8 @@ extension Worker {
         if slots[i].client >= 0 && polls(i, side: .client) {
             events.unwatch(slots[i].client, token: EventToken(slot: UInt32(i), generation: generation, side: .client))
         }
-        if slots[i].server >= 0 && slots[i].phase == .connecting && connectsOnRing {
-            // Its connect request holds the socket until it completes or is cancelled.
+        if slots[i].server >= 0 && slots[i].phase == .connecting {
+            // Its poll, or its connect request, holds the socket until it ends.
             unwatchConnectingNode(i)
         } else if slots[i].server >= 0 && polls(i, side: .node) {
             events.unwatch(slots[i].server, token: EventToken(slot: UInt32(i), generation: generation, side: .node))

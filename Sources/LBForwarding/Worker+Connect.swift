@@ -38,15 +38,13 @@ extension Worker {
                     break
                 }
             }
+            // Options first: the ring runs requests in the order queued, so a connect on the ring sends its SYN
+            // with them set. (A direct connect runs now and its queued options at the end of the turn, before the
+            // ring copy mover's first request on the socket; a write before then, on a connect that finished at
+            // once, can only be held by Nagle until TCP_NODELAY arrives, which sends it.)
+            setNodeOptions(fd)
             if connectsOnRing, let socketCalls {
-                // Options first: the ring runs requests in the order queued, so the connect's SYN carries them.
-                if socketCalls.setsOptions {
-                    socketCalls.setNodeOptions(fd)
-                } else {
-                    Socket.setNoDelay(fd)
-                    Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
-                }
-                socketCalls.connect(fd, to: connectAddressBase[serviceIndex] + node, userData: connectToken(i).raw)
+                socketCalls.connect(fd, service: serviceIndex, node: node, userData: connectToken(i).raw)
                 slots[i].server = fd
                 slots[i].node = Int32(node)
                 state.activeConnections.add(1, ordering: .relaxed)
@@ -55,17 +53,7 @@ extension Worker {
                 return
             }
             do {
-                let connected: Bool
-                if let socketCalls, socketCalls.setsOptions {
-                    // The options reach the kernel at the end of this turn, before the ring copy mover's first
-                    // request on this socket. (A direct write before then, on a connect that finished at once, can
-                    // only be held by Nagle until TCP_NODELAY arrives, which sends it.)
-                    connected = try Socket.connect(fd, to: address, noDelay: false)
-                    socketCalls.setNodeOptions(fd)
-                } else {
-                    connected = try Socket.connect(fd, to: address)
-                    Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
-                }
+                let connected = try Socket.connect(fd, to: address, noDelay: false)
                 slots[i].server = fd
                 slots[i].node = Int32(node)
                 state.activeConnections.add(1, ordering: .relaxed)
@@ -92,6 +80,17 @@ extension Worker {
         }
         counters.noNode.bump()
         advance(i, .noNode)
+    }
+
+    /// The node socket's options (TCP_NODELAY, the user timeout, keepalive): queued on the ring where it takes
+    /// them, else set now.
+    private func setNodeOptions(_ fd: Int32) {
+        if let socketCalls, socketCalls.setsOptions {
+            socketCalls.setNodeOptions(fd)
+        } else {
+            Socket.setNoDelay(fd)
+            Socket.bound(fd, userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds)
+        }
     }
 
     /// The token of a connection's connect request (`connectsOnRing`).

@@ -68,8 +68,6 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
     /// Whether node connects are ring requests (`RingSocketCalls.connects`, for connections that start on the ring
     /// copy mover): the connect's completion says connected or failed, and no poll watches the node socket.
     let connectsOnRing: Bool
-    /// Where each service's node addresses start in `RingSocketCalls`' address table (service-major).
-    let connectAddressBase: [Int]
     /// `--log-connections`: where ended connections' records go; nil when off.
     let connectionLog: ConnectionLogRing?
     /// `--mirror-partyinfo`: nil unless the plan mirrors a service.
@@ -106,18 +104,11 @@ final class Worker<Events: EventSource>: WorkerLoop, @unchecked Sendable {
         } else {
             ringCopy = nil
         }
-        var base: [Int] = []
-        var addressCount = 0
-        for service in plan.services {
-            base.append(addressCount)
-            addressCount += service.nodeAddresses.count
-        }
-        connectAddressBase = base
         if let ring = events.requestRing, RingSocketCalls.support.contains(.close) {
             let calls = RingSocketCalls(
                 ring: ring, support: RingSocketCalls.support,
                 nodeOptions: Socket.nodeOptions(userTimeoutMs: plan.nodeUserTimeoutMs, keepaliveIdleSeconds: plan.nodeKeepaliveSeconds),
-                connectAddresses: plan.services.flatMap(\.nodeAddresses)
+                connectAddresses: plan.services.map(\.nodeAddresses)
             )
             socketCalls = calls
             connectsOnRing = calls.connects && plan.mode != .splice

@@ -108,7 +108,7 @@ struct RingSocketCallsTests {
         #expect(eventually { read(server, &byte, 1) == -1 && errno == ECONNRESET })
     }
 
-    @Test("a connect on the ring connects to the address of its index, and says so in its completion")
+    @Test("a connect on the ring connects to the address of its service and node, and says so in its completion")
     func connectOnTheRing() throws {
         try #require(RingSocketCalls.probe().contains(.connect), "this kernel has no connect on the ring")
         let listeners = try (0..<2).map { _ in
@@ -117,12 +117,12 @@ struct RingSocketCallsTests {
         defer { listeners.forEach { closeDescriptor($0) } }
         let addresses = listeners.map { SocketAddress(ipLiteral: "127.0.0.1", port: Socket.localPort($0))! }
         let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
-        let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [], connectAddresses: addresses)
+        let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [], connectAddresses: [addresses])
         #expect(calls.connects)
         let socket = Socket.openStream(family: .ipv4)
         try #require(socket >= 0)
         defer { closeDescriptor(socket) }
-        calls.connect(socket, to: 1, userData: 42)
+        calls.connect(socket, service: 0, node: 1, userData: 42)
         ring.submitAndWait(timeoutMilliseconds: 2_000)
         var outcome: [(UInt64, Int32)] = []
         #expect(eventually { _ = ring.reap { u, r, _ in outcome.append((u, r)) }; return !outcome.isEmpty })
@@ -151,11 +151,11 @@ struct RingSocketCallsTests {
         usleep(100_000)
         let addresses = [SocketAddress(ipLiteral: "127.0.0.1", port: Socket.localPort(refusing))!, fullAddress]
         let ring = try IoUring(entries: 16, completionEntries: 32, flags: [])
-        let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [], connectAddresses: addresses)
+        let calls = RingSocketCalls(ring: ring, support: .all, nodeOptions: [], connectAddresses: [addresses])
         let a = Socket.openStream(family: .ipv4), b = Socket.openStream(family: .ipv4)
         defer { closeDescriptor(a); closeDescriptor(b) }
-        calls.connect(a, to: 0, userData: 1)
-        calls.connect(b, to: 1, userData: 2)
+        calls.connect(a, service: 0, node: 0, userData: 1)
+        calls.connect(b, service: 0, node: 1, userData: 2)
         ring.submitAndWait(timeoutMilliseconds: 0)
         var outcome: [UInt64: Int32] = [:]
         #expect(eventually { _ = ring.reap { u, r, _ in outcome[u] = r }; return outcome[1] != nil })

@@ -5,6 +5,7 @@ generated into the cell's temp dir."""
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
@@ -263,3 +264,21 @@ class TesseraLB(Proxy):
             p.scraper = Scraper(LISTEN, self.admin_port(port), self.scrape_ms / 1000)
             p.scraper.start()
         return p
+
+
+def choose(ids, binary, prog, extra_modes=()):
+    """The contenders named in `ids` (comma-separated: nginx-stream, haproxy and the tessera-lb modes of LB_MODES
+    and `extra_modes`) that this machine has, for the scripts beside bench/run (syscalls/, profile/); exits
+    naming `prog` on an unknown id."""
+    known = {"nginx-stream": NginxStream(), "haproxy": HAProxy()}
+    for mode in list(LB_MODES) + list(extra_modes):
+        known[mode["id"]] = TesseraLB(mode, binary)
+    out = []
+    for cid in ids.split(","):
+        if cid not in known:
+            sys.exit(f"{prog}: unknown contender {cid} (known: {', '.join(known)})")
+        if known[cid].available():
+            out.append(known[cid])
+        else:
+            print(f"{prog}: {cid} not available here, left out", file=sys.stderr)
+    return out
